@@ -6,8 +6,9 @@
 // the default 32. Used by the assembler and, later, by the binary translator to emit
 // compiled code fragments.
 
+import { acceptsLock } from './decoder';
 import { type RegisterInfo } from './registers';
-import { formsFor } from './table';
+import { FORMS, formsFor } from './table';
 import { type InstructionForm, type OperandSpec } from './types';
 
 export type DataSize = 8 | 16 | 32 | 64 | 80;
@@ -29,6 +30,8 @@ export interface MemoryOperandSpec {
   readonly type: 'mem';
   /** byte/word/dword/… or `far` written before the brackets */
   readonly size?: DataSize | 'far';
+  /** `far word [m]`: a 16-bit far pointer (m16:16) */
+  readonly farSize?: 16 | 32;
   /** register numbers, or undefined */
   readonly base?: number;
   readonly index?: number;
@@ -55,6 +58,8 @@ export interface FarPointerOperand {
   readonly type: 'farptr';
   readonly selector: AsmValue;
   readonly offset: AsmValue;
+  /** `word sel:off` (ptr16:16) or `dword sel:off` */
+  readonly size?: 16 | 32;
 }
 
 export type AsmOperand = RegisterOperand | MemoryOperandSpec | ImmediateOperand | FarPointerOperand;
@@ -64,6 +69,8 @@ export interface EncodePrefixes {
   readonly rep?: 0xf2 | 0xf3;
   /** o16/o32 written as a prefix */
   readonly operandSize?: 16 | 32;
+  /** a segment-override prefix written as a word before the mnemonic (`fs movsb`) */
+  readonly segment?: number;
 }
 
 export interface Encoding {
@@ -147,7 +154,12 @@ function matchOperand(
         if (spec.size === 'v') cand.unsizedMemoryIsV = true;
         return true;
       }
-      if (op.size === 'far') return spec.size === 'far';
+      if (op.size === 'far') {
+        if (spec.size !== 'far') return false;
+        if (op.farSize !== undefined && op.farSize !== osz) return false;
+        if (op.farSize === 16) cand.forced16 = true;
+        return true;
+      }
       if (spec.size === 'none' || spec.size === 'desc') return true;
       if (spec.size === 'far') return false;
       if (op.size !== size) return false;
@@ -201,6 +213,8 @@ function matchOperand(
       return op.distance !== 'short';
     case 'farptr':
       if (op.type !== 'farptr') return false;
+      if (op.size !== undefined && op.size !== osz) return false;
+      if (op.size === 16) cand.forced16 = true;
       return true;
   }
 }
@@ -262,7 +276,8 @@ function emit(
   if (prefixes.lock) out.push(0xf0);
   if (prefixes.rep) out.push(prefixes.rep);
   const mem = ops.find((o): o is MemoryOperandSpec => o.type === 'mem');
-  if (mem?.segment !== undefined) out.push(SEGMENT_PREFIX[mem.segment]!);
+  const segment = mem?.segment ?? prefixes.segment;
+  if (segment !== undefined) out.push(SEGMENT_PREFIX[segment]!);
   if (form.sizeFollowsPrefix && osz === 16) out.push(0x66);
   const opcode = [...form.opcode];
   let regField = form.ext ?? 0;
@@ -406,20 +421,34 @@ export function encode(
     throw new EncodeError(`short jump target out of range (more than 127 bytes away)`, 0);
   }
   checkRanges(best, ops, mnemonic);
-  if (prefixes.lock && !LOCKABLE(best.form, ops)) {
+  if (prefixes.lock && !lockAllowed(best.form, ops)) {
     throw new EncodeError(`'lock' is not allowed on '${mnemonic}' with these operands`);
+  }
+  if (
+    prefixes.segment !== undefined &&
+    ops.some((o) => o.type === 'mem' && o.segment !== undefined)
+  ) {
+    throw new EncodeError('two segment overrides on one instruction');
   }
   return best;
 }
 
-/** LOCK is meaningful on read-modify-write instructions with a memory destination (SDM LOCK). */
-function LOCKABLE(form: InstructionForm, ops: readonly AsmOperand[]): boolean {
-  if (ops[0]?.type !== 'mem') return false;
-  const rmw = ['alu', 'not', 'neg', 'inc', 'dec', 'xchg', 'xadd', 'cmpxchg', 'bt'];
-  if (!rmw.includes(form.op)) return false;
-  if (form.op === 'alu' && form.sub === 7) return false; // cmp writes nothing
-  if (form.op === 'bt' && form.sub === 0) return false; // bt writes nothing
-  return true;
+/**
+ * LOCK needs a memory operand and a form the CPU accepts it on (the decoder's list); an
+ * assembler-only operand order (`xchg reg, [mem]`) is judged by its decodable twin.
+ */
+function lockAllowed(form: InstructionForm, ops: readonly AsmOperand[]): boolean {
+  if (!ops.some((o) => o.type === 'mem')) return false;
+  const twin = form.decodable
+    ? form
+    : FORMS.find(
+        (f) =>
+          f.decodable &&
+          f.ext === form.ext &&
+          f.opcode.length === form.opcode.length &&
+          f.opcode.every((b, i) => b === form.opcode[i]),
+      );
+  return twin !== undefined && acceptsLock(twin);
 }
 
 function checkRanges(enc: Encoding, ops: readonly AsmOperand[], mnemonic: string): void {

@@ -1,0 +1,12 @@
+// Where a CLI command writes: stdout (for a command's product, e.g. a guest's serial output)
+// and stderr (diagnostics). Commands take this instead of `process` so tests can capture both.
+
+export interface CommandIo {
+  stdout(text: string | Uint8Array): void;
+  stderr(text: string): void;
+}
+
+export const processIo: CommandIo = {
+  stdout: (text) => void process.stdout.write(text),
+  stderr: (text) => void process.stderr.write(text),
+};
