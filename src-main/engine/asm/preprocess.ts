@@ -542,10 +542,10 @@ class Preprocessor {
     } else {
       tokens = tokenizeLine(raw.text, raw.loc, { preprocessor: true });
     }
-    return this.substituteParams(tokens, raw.loc);
+    return this.substituteParams(tokens, raw.text, raw.loc);
   }
 
-  private substituteParams(tokens: Token[], loc: Loc): Token[] {
+  private substituteParams(tokens: Token[], text: string, loc: Loc): Token[] {
     let any = false;
     for (const t of tokens) {
       if (t.kind === 'pp' && isParamWord(t.text)) {
@@ -555,15 +555,16 @@ class Preprocessor {
     }
     if (!any) return tokens;
     const inv = this.currentInv();
+    // The line is rebuilt from its own text with only the parameter words replaced, so its
+    // spacing is kept and columns before a substitution still point into the written line.
     const parts: string[] = [];
+    let copied = 0;
     for (let i = 0; i < tokens.length; i++) {
       const t = tokens[i];
       if (t.kind === 'eol') break;
-      if (i > 0 && t.spaceBefore) parts.push(' ');
-      if (t.kind !== 'pp' || !isParamWord(t.text)) {
-        parts.push(tokenSource(t));
-        continue;
-      }
+      if (t.kind !== 'pp' || !isParamWord(t.text)) continue;
+      parts.push(text.slice(copied, t.column - 1));
+      copied = t.column - 1 + t.text.length;
       const w = t.text;
       if (/^%[+-]\d/.test(w)) {
         this.error(`condition-code parameters like '${w}' are not supported`, loc, t.column);
@@ -588,6 +589,9 @@ class Preprocessor {
         this.error(`'${w}' is not supported (only %{N} with a number)`, loc, t.column);
       }
     }
+    const last = tokens[tokens.length - 2];
+    if (last !== undefined)
+      parts.push(text.slice(copied, last.column - 1 + tokenSource(last).length));
     // Re-tokenizing joins a parameter to what it touches (`foo%1` is one identifier), as NASM.
     return tokenizeLine(parts.join(''), loc, { preprocessor: true });
   }
@@ -918,6 +922,9 @@ class Preprocessor {
       def = pick(n);
     }
     if (!def) {
+      // After a label (`dd name`, nasm's label form) a count no definition takes means the
+      // line is not a call at all; a macro name starting the line must be called right.
+      if (nameIndex > 0) return null;
       this.error(
         `multi-line macro '${nameTok.text}' exists, but not taking ${plural(n, 'parameter')}`,
         loc,
@@ -1159,6 +1166,7 @@ class Preprocessor {
     d: string,
     tokens: Token[],
     loc: Loc,
+    countOptional = false,
   ): { name: string; min: number; max: number; plus: boolean; next: number; rest: Token[] } {
     const nameTok = tokens[1];
     if (nameTok.kind !== 'ident' || nameTok.escaped) {
@@ -1171,6 +1179,9 @@ class Preprocessor {
       }
       return Number(t.value);
     };
+    if (countOptional && rest[0].kind === 'eol') {
+      return { name: nameTok.text, min: 0, max: Infinity, plus: false, next: 0, rest };
+    }
     let i = 0;
     const min = count(rest[i++], 'a parameter count');
     let max = min;
@@ -1370,7 +1381,7 @@ class Preprocessor {
         return sameTokens(ex.slice(0, comma), ex.slice(comma + 1, -1), kind === 'idni');
       }
       case 'macro': {
-        const spec = this.parseMacroSpec(d, tokens, loc);
+        const spec = this.parseMacroSpec(d, tokens, loc, true);
         return this.mmacroDefs(spec.name).some((m) => m.min <= spec.max && spec.min <= m.max);
       }
       case 'num':

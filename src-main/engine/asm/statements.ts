@@ -117,7 +117,9 @@ const MNEMONICS = new Set(allMnemonics());
 /** Is `word` something that starts a statement (so a leading identifier before it is a label)? */
 export function isStatementKeyword(word: string): boolean {
   const w = word.toLowerCase();
-  return MNEMONICS.has(w) || DIRECTIVES.has(w) || PREFIXES.has(w);
+  return (
+    MNEMONICS.has(w) || DIRECTIVES.has(w) || PREFIXES.has(w) || registerNamed(w)?.class === 'sreg'
+  );
 }
 
 class Cursor {

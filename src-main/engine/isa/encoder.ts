@@ -362,7 +362,8 @@ export function encode(
     const sizes: (16 | 32)[] = form.sizeFollowsPrefix ? [32, 16] : [32];
     for (const osz of sizes) {
       if (form.encodableSizes && !form.encodableSizes.includes(osz)) continue;
-      if (sized && sized[16] !== sized[32]) {
+      // An explicit o16/o32 prefix overrides the size a sized mnemonic implies (NASM warns).
+      if (sized && sized[16] !== sized[32] && !prefixes.operandSize) {
         if (name === sized[16] && osz !== 16) continue;
         if (name === sized[32] && osz !== 32) continue;
       }
@@ -370,7 +371,7 @@ export function encode(
       const cand: Candidate = {
         form,
         operandSize: osz,
-        forced16: name === sized?.[16] || prefixes.operandSize === 16,
+        forced16: prefixes.operandSize === 16 || (!prefixes.operandSize && name === sized?.[16]),
         memSize: undefined,
         unsizedMemoryIsV: false,
         sizeDetermined: prefixes.operandSize !== undefined,

@@ -24,8 +24,6 @@ import {
   type OperandSpec,
 } from '../../../src-main/engine/isa/types';
 
-const hasNasm = spawnSync('nasm', ['-v']).status === 0;
-const hasNdisasm = spawnSync('ndisasm', ['-h']).status === 0;
 const ORG = 0x100000;
 
 // ---- nasm plumbing ---------------------------------------------------------------------------
@@ -333,7 +331,7 @@ function corpusFor(form: InstructionForm): string[] {
 
 // ---- tests -----------------------------------------------------------------------------------
 
-describe.skipIf(!hasNasm)('disassembler: nasm round trip of a corpus generated from FORMS', () => {
+describe('disassembler: nasm round trip of a corpus generated from FORMS', () => {
   const source = FORMS.filter((f) => f.encodable).flatMap(corpusFor);
   const corpus = assembleTolerant(source, ORG);
   const lines = disassemble(corpus.bin, ORG);
@@ -393,7 +391,7 @@ describe.skipIf(!hasNasm)('disassembler: nasm round trip of a corpus generated f
     }
   });
 
-  it.skipIf(!hasNdisasm)('agrees with ndisasm -b 32 on lengths and mnemonics', () => {
+  it('agrees with ndisasm -b 32 on lengths and mnemonics', () => {
     const file = join(work, 'corpus.bin');
     writeFileSync(file, corpus.bin);
     const r = spawnSync('ndisasm', ['-b', '32', '-o', `0x${ORG.toString(16)}`, file], {
@@ -455,68 +453,65 @@ describe.skipIf(!hasNasm)('disassembler: nasm round trip of a corpus generated f
   });
 });
 
-describe.skipIf(!hasNasm)(
-  'disassembler: db for bytes whose text would assemble differently',
-  () => {
-    // [bytes, how it is detected: 'static' (without verify) or 'verify', expected comment start]
-    const cases: [string, 'static' | 'verify', string][] = [
-      ['03 c1', 'verify', 'add eax, ecx (the assembler encodes this text differently)'],
-      ['05 01 00 00 00', 'verify', 'add eax, 0x1 (the assembler encodes this text differently)'],
-      ['81 c0 ff ff ff ff', 'verify', 'add eax, 0xffffffff (the assembler encodes'],
-      ['8b 05 00 10 00 00', 'verify', 'mov eax, [0x1000] (the assembler encodes'],
-      ['c1 e0 01', 'verify', 'shl eax, 0x1 (the assembler encodes'],
-      ['ff c0', 'verify', 'inc eax (the assembler encodes'],
-      ['68 10 00 00 00', 'verify', 'push 0x10 (the assembler encodes'],
-      ['e9 00 00 00 00', 'static', ''], // jmp near $+5 is fine as text
-      ['66 0f 84 00 00', 'verify', 'jz word 0x5 (the assembler does not accept this text)'],
-      [
-        '8b 80 10 00 00 00',
-        'static',
-        'mov eax, [eax+0x10] (an addressing encoding the assembler does not choose)',
-      ],
-      ['8b 40 00', 'static', 'mov eax, [eax] (an addressing encoding'],
-      ['8b 04 20', 'static', 'mov eax, [eax] (an addressing encoding'],
-      ['8b 04 64', 'static', 'mov eax, [esp] (an addressing encoding'],
-      ['8b 04 25 00 10 00 00', 'static', 'mov eax, [0x1000] (an addressing encoding'],
-      ['8b 04 05 00 10 00 00', 'static', 'mov eax, [eax+0x1000] (an addressing encoding'],
-      ['66 90', 'static', 'o16 nop (redundant prefix)'],
-      ['2e 90', 'static', 'cs nop (redundant prefix)'],
-      ['f3 90', 'static', 'rep nop (redundant prefix)'],
-      ['f3 f3 a4', 'static', 'rep movsb (redundant prefix)'],
-      ['3e 3e 8b 00', 'static', 'mov eax, [ds:eax] (redundant prefix)'],
-      ['66 f3 a5', 'static', 'rep movsw (prefixes not in the order the assembler writes them)'],
-      ['66 f0 01 08', 'static', 'lock add [eax], cx (prefixes not in the order'],
-      ['66 c3', 'static', 'o16 ret (redundant prefix)'],
-      ['82 c0 01', 'static', 'add al, 0x1 (an encoding the assembler never emits)'],
-      ['d1 f0', 'static', 'shl eax, 1 (an encoding the assembler never emits)'],
-      ['f7 c8 01 00 00 00', 'static', 'test eax, 0x1 (an encoding the assembler never emits)'],
-      ['0f 20 00', 'static', 'mov eax, cr0 (a register operand encoded with ModRM mod != 3)'],
-      ['0f 94 e8', 'static', 'setz al (a ModRM.reg value the assembler does not write)'],
-      ['27', 'static', '#UD: opcode 0x27 (daa) is not in the IA-32 subset'],
-      ['8d c0', 'static', '#UD: lea requires a memory operand (ModRM mod=3)'],
-      ['66'.repeat(15) + '90', 'static', '#GP: instruction longer than 15 bytes'],
-    ];
-    for (const [hex, how, comment] of cases) {
-      it(`${hex} → ${comment || 'text'}`, () => {
-        const bytes = fromHex(hex);
-        const plain = disassemble(bytes, 0);
-        const verified = disassembleVerified(bytes, 0);
-        if (comment === '') {
-          expect(verified.map((l) => l.comment)).toEqual([undefined]);
-          return;
-        }
-        const line = verified[0] as DisasmLine;
-        expect(line.text).toBe(
-          `db ${Array.from(bytes.subarray(0, line.bytes.length), (b) => `0x${b.toString(16)}`).join(', ')}`,
-        );
-        expect(line.comment?.startsWith(comment), line.comment).toBe(true);
-        expect(plain[0]?.comment !== undefined).toBe(how === 'static');
-        // and the listing reassembles to the same bytes
-        expect(Array.from(nasm(formatListing(verified, 0)).bin)).toEqual(Array.from(bytes));
-      });
-    }
-  },
-);
+describe('disassembler: db for bytes whose text would assemble differently', () => {
+  // [bytes, how it is detected: 'static' (without verify) or 'verify', expected comment start]
+  const cases: [string, 'static' | 'verify', string][] = [
+    ['03 c1', 'verify', 'add eax, ecx (the assembler encodes this text differently)'],
+    ['05 01 00 00 00', 'verify', 'add eax, 0x1 (the assembler encodes this text differently)'],
+    ['81 c0 ff ff ff ff', 'verify', 'add eax, 0xffffffff (the assembler encodes'],
+    ['8b 05 00 10 00 00', 'verify', 'mov eax, [0x1000] (the assembler encodes'],
+    ['c1 e0 01', 'verify', 'shl eax, 0x1 (the assembler encodes'],
+    ['ff c0', 'verify', 'inc eax (the assembler encodes'],
+    ['68 10 00 00 00', 'verify', 'push 0x10 (the assembler encodes'],
+    ['e9 00 00 00 00', 'static', ''], // jmp near $+5 is fine as text
+    ['66 0f 84 00 00', 'verify', 'jz word 0x5 (the assembler does not accept this text)'],
+    [
+      '8b 80 10 00 00 00',
+      'static',
+      'mov eax, [eax+0x10] (an addressing encoding the assembler does not choose)',
+    ],
+    ['8b 40 00', 'static', 'mov eax, [eax] (an addressing encoding'],
+    ['8b 04 20', 'static', 'mov eax, [eax] (an addressing encoding'],
+    ['8b 04 64', 'static', 'mov eax, [esp] (an addressing encoding'],
+    ['8b 04 25 00 10 00 00', 'static', 'mov eax, [0x1000] (an addressing encoding'],
+    ['8b 04 05 00 10 00 00', 'static', 'mov eax, [eax+0x1000] (an addressing encoding'],
+    ['66 90', 'static', 'o16 nop (redundant prefix)'],
+    ['2e 90', 'static', 'cs nop (redundant prefix)'],
+    ['f3 90', 'static', 'rep nop (redundant prefix)'],
+    ['f3 f3 a4', 'static', 'rep movsb (redundant prefix)'],
+    ['3e 3e 8b 00', 'static', 'mov eax, [ds:eax] (redundant prefix)'],
+    ['66 f3 a5', 'static', 'rep movsw (prefixes not in the order the assembler writes them)'],
+    ['66 f0 01 08', 'static', 'lock add [eax], cx (prefixes not in the order'],
+    ['66 c3', 'static', 'o16 ret (redundant prefix)'],
+    ['82 c0 01', 'static', 'add al, 0x1 (an encoding the assembler never emits)'],
+    ['d1 f0', 'static', 'shl eax, 1 (an encoding the assembler never emits)'],
+    ['f7 c8 01 00 00 00', 'static', 'test eax, 0x1 (an encoding the assembler never emits)'],
+    ['0f 20 00', 'static', 'mov eax, cr0 (a register operand encoded with ModRM mod != 3)'],
+    ['0f 94 e8', 'static', 'setz al (a ModRM.reg value the assembler does not write)'],
+    ['27', 'static', '#UD: opcode 0x27 (daa) is not in the IA-32 subset'],
+    ['8d c0', 'static', '#UD: lea requires a memory operand (ModRM mod=3)'],
+    ['66'.repeat(15) + '90', 'static', '#GP: instruction longer than 15 bytes'],
+  ];
+  for (const [hex, how, comment] of cases) {
+    it(`${hex} → ${comment || 'text'}`, () => {
+      const bytes = fromHex(hex);
+      const plain = disassemble(bytes, 0);
+      const verified = disassembleVerified(bytes, 0);
+      if (comment === '') {
+        expect(verified.map((l) => l.comment)).toEqual([undefined]);
+        return;
+      }
+      const line = verified[0] as DisasmLine;
+      expect(line.text).toBe(
+        `db ${Array.from(bytes.subarray(0, line.bytes.length), (b) => `0x${b.toString(16)}`).join(', ')}`,
+      );
+      expect(line.comment?.startsWith(comment), line.comment).toBe(true);
+      expect(plain[0]?.comment !== undefined).toBe(how === 'static');
+      // and the listing reassembles to the same bytes
+      expect(Array.from(nasm(formatListing(verified, 0)).bin)).toEqual(Array.from(bytes));
+    });
+  }
+});
 
 describe('disassembler: text', () => {
   const text = (hex: string, address = 0x100000): string => {
@@ -595,7 +590,7 @@ describe('disassembler: text', () => {
   });
 });
 
-describe.skipIf(!hasNasm)('disassembler: random bytes reassemble through the listing', () => {
+describe('disassembler: random bytes reassemble through the listing', () => {
   it('gives back the identical bytes (seeded, 24 KiB)', () => {
     let seed = 0x9e3779b9;
     const rand = (): number => {
