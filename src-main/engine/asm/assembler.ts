@@ -149,7 +149,7 @@ export class Assembler {
       let labelName: string | undefined;
       if (parsed.label) {
         const name = parsed.label.name;
-        if (registerNamed(name)) {
+        if (!parsed.label.escaped && registerNamed(name)) {
           throw new AsmError(`'${name}' is a register and cannot be a label`, {
             file: source.file,
             line: source.line,
@@ -634,7 +634,7 @@ export class Assembler {
 }
 
 function registerOf(e: Expr): number | undefined {
-  if (e.kind !== 'symbol') return undefined;
+  if (e.kind !== 'symbol' || e.escaped) return undefined;
   const reg = registerNamed(e.name);
   if (!reg) return undefined;
   if (reg.class !== 'gpr' || reg.size !== 32) return -1;
@@ -644,7 +644,7 @@ function registerOf(e: Expr): number | undefined {
 function containsRegister(e: Expr): boolean {
   switch (e.kind) {
     case 'symbol':
-      return registerNamed(e.name) !== undefined;
+      return !e.escaped && registerNamed(e.name) !== undefined;
     case 'unary':
       return containsRegister(e.operand);
     case 'binary':
@@ -659,7 +659,7 @@ function containsRegister(e: Expr): boolean {
 function undefinedSymbols(e: Expr, pass: Pass, scope: string): string[] {
   switch (e.kind) {
     case 'symbol':
-      return registerNamed(e.name) || pass.lookup(qualify(e.name, scope))?.value !== undefined
+      return (!e.escaped && registerNamed(e.name)) || pass.lookup(qualify(e.name, scope))?.value !== undefined
         ? []
         : [e.name];
     case 'unary':

@@ -21,7 +21,14 @@
 // stack (%push/%pop/%$local), %[...] and %!env, %+1/%-1 condition-code parameters, %local,
 // %arg, %use, %strcat/%substr, smacro parameter flags (= & !). nasm's standard macros
 // (BITS, SECTION, ALIGN, STRUC...) are not predefined: the assembler takes them as
-// directives itself.
+// directives itself. Two nasm 2.16.01 bugs are not reproduced: `%ifidn a , b` (a space before
+// the comma) is never true there, and after `%define g f`, `g(1)` stops all further macro
+// expansion on the rest of that line.
+//
+// As in nasm (and unlike C): multi-line macro parameters split at every comma — only braces
+// `{a, b}` and strings protect one, not parentheses or brackets; single-line macro arguments
+// respect parentheses and braces. Finding an %include file is the SourceProvider's job
+// (nasm 2.16 itself looks in the working folder and the -I folders).
 
 import { AsmError } from './diagnostics';
 import { collectSymbolNodes, evaluate, parseExpression } from './expr';
@@ -271,6 +278,10 @@ export function preprocess(
 class Preprocessor {
   private readonly out: PreprocessedLine[] = [];
   private readonly stack: Frame[] = [];
+  /** The file frames of `stack`, innermost last (the bottom one is the main file). */
+  private readonly files: FileFrame[] = [];
+  /** Errors already told which macro call they happened in. */
+  private readonly annotated = new WeakSet<AsmError>();
   private expansionDepth = 0;
   private collecting: Collecting | null = null;
   // Macros by lower-cased name, oldest first. One table for %define and %idefine (and for
@@ -305,9 +316,11 @@ class Preprocessor {
         try {
           this.processLine(raw, frame);
         } catch (e) {
-          if (e instanceof AsmError && !e.message.includes(' (in macro ')) {
+          if (e instanceof AsmError && !this.annotated.has(e)) {
             const site = `invoked at ${where(frame.callSite)}`;
-            throw new AsmError(`${e.message} (in macro '${frame.name}' ${site})`, e.location);
+            const err = new AsmError(`${e.message} (in macro '${frame.name}' ${site})`, e.location);
+            this.annotated.add(err);
+            throw err;
           }
           throw e;
         }
@@ -333,7 +346,9 @@ class Preprocessor {
   private pushFile(file: string, text: string): void {
     const lines = text.split('\n');
     if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-    this.stack.push({ kind: 'file', file, lines, next: 0, current: 0, conds: [] });
+    const frame: FileFrame = { kind: 'file', file, lines, next: 0, current: 0, conds: [] };
+    this.stack.push(frame);
+    this.files.push(frame);
   }
 
   private pushExpansion(frame: ExpansionFrame): void {
@@ -344,7 +359,10 @@ class Preprocessor {
 
   private popFrame(): void {
     const f = this.stack.pop();
-    if (f && f.kind !== 'file') {
+    if (f === undefined) return;
+    if (f.kind === 'file') {
+      this.files.pop();
+    } else {
       this.expansionDepth--;
       if (f.def) f.def.busy--;
     }
@@ -403,11 +421,7 @@ class Preprocessor {
   }
 
   private fileFrame(): FileFrame {
-    for (let i = this.stack.length - 1; i >= 0; i--) {
-      const f = this.stack[i];
-      if (f.kind === 'file') return f;
-    }
-    throw new Error('unreachable: no file frame');
+    return this.files[this.files.length - 1];
   }
 
   private emit(text: string, source: string): void {
@@ -641,9 +655,12 @@ class Preprocessor {
     const key = name.toLowerCase();
     const list = this.sm.get(key) ?? [];
     const def: SMacro = { name, caseless, params, greedy, body, busy: 0 };
-    // Like nasm, a definition replaces the one it collides with (same name under either
-    // one's case rule, same number of parameters); with and without parameters cannot mix.
-    const collides = (d: SMacro): boolean => caseless || d.caseless || d.name === name;
+    // As nasm 2.16: a definition replaces an earlier one of the same case-sensitivity and
+    // name (exact, or any case for %idefine) and number of parameters, and becomes the
+    // newest; one of the other sensitivity just shadows it. Same-sensitivity definitions
+    // with and without parameters cannot coexist.
+    const collides = (d: SMacro): boolean =>
+      d.caseless === caseless && (caseless || d.name === name);
     if (list.some((d) => collides(d) && (d.params === null) !== (params === null))) {
       this.error(
         `single-line macro '${name}' defined both with and without parameters`,
@@ -654,8 +671,8 @@ class Preprocessor {
     const same = list.findIndex(
       (d) => collides(d) && (d.params?.length ?? -1) === (params?.length ?? -1),
     );
-    if (same >= 0) list[same] = def;
-    else list.push(def);
+    if (same >= 0) list.splice(same, 1);
+    list.push(def);
     this.sm.set(key, list);
   }
 
@@ -771,7 +788,8 @@ class Preprocessor {
         def: null,
       };
     }
-    const plain = defs.find((d) => d.params === null);
+    // The newest definition decides whether this is a call with arguments (nasm).
+    const plain = defs[0].params === null ? defs[0] : undefined;
     if (plain) {
       if (plain.busy > 0) return null;
       return { tokens: this.instantiate(plain, nameTok, null), def: plain };
@@ -1270,7 +1288,7 @@ class Preprocessor {
     const ff = this.fileFrame();
     const resolved = this.options.provider?.resolveInclude(name, ff.file);
     if (!resolved) this.error(`unable to open include file '${name}'`, loc, t.column);
-    const files = this.stack.filter((f): f is FileFrame => f.kind === 'file');
+    const files = this.files;
     if (files.some((f) => f.file === resolved.path)) {
       const chain = [...files.map((f) => f.file), resolved.path].join(' -> ');
       this.error(`recursive %include of '${name}' (${chain})`, loc, t.column);

@@ -80,7 +80,8 @@ export type Statement =
   | { kind: 'section'; name: string; column: number };
 
 export interface ParsedLine {
-  readonly label?: { name: string; column: number };
+  /** `escaped`: written `$name`, so never a register or keyword */
+  readonly label?: { name: string; column: number; escaped: boolean };
   readonly statement: Statement;
 }
 
@@ -180,11 +181,11 @@ export function parseLine(text: string, file: string, line: number): ParsedLine 
 
   let label: ParsedLine['label'];
   const first = c.peek();
-  if (first.kind === 'ident' && !isStatementKeyword(first.text)) {
+  if (first.kind === 'ident' && (first.escaped || !isStatementKeyword(first.text))) {
     c.next();
     const colon = c.is(':');
     if (colon) c.next();
-    label = { name: first.text, column: first.column };
+    label = { name: first.text, column: first.column, escaped: first.escaped === true };
     if (c.atEnd()) return { label, statement: { kind: 'empty' } };
     // Without a colon, a label must be followed by an instruction or directive; otherwise
     // the first word was meant as an instruction.
@@ -369,7 +370,7 @@ function parseOperand(c: Cursor): OperandAst {
     return far && (size === 16 || size === 32) ? { ...mem, farSize: size } : mem;
   }
   const t = c.peek();
-  if (t.kind === 'ident') {
+  if (t.kind === 'ident' && !t.escaped) {
     const reg = registerNamed(t.text);
     const after = c.peek(1);
     if (reg && (after.kind === 'eol' || after.text === ',')) {

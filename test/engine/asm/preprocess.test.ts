@@ -453,6 +453,54 @@ db "done"
     },
   },
   {
+    name: 'case rules, greedy counts, escapes',
+    files: {
+      'main.asm': `
+%define foo 1
+%idefine Foo 2
+dd foo, FOO, Foo
+%undef Foo
+dd foo, FOO, Foo
+%idefine ab 1
+%define AB 2
+%idefine aB 3
+dd ab, AB, Ab
+%idefine q 1
+%define Q(x) x
+dd q, Q(3)
+%macro gr 1+
+  db %0, %1
+%endmacro
+gr 1, 2, 3
+%macro g2 2+
+  db %0
+  db %2
+%endmacro
+g2 1, 2, 3, 4
+%macro mac 2-3
+%endmacro
+%ifmacro mac 1
+db 1
+%endif
+%ifmacro mac 3-4
+db 2
+%endif
+%ifmacro mac 4
+db 3
+%endif
+%define eax ebx
+mov eax, $eax
+%define X 1
+%ifndef Y
+db X
+%endif
+%idefine ab 1
+%define AB 2
+dd ab, AB, Ab
+`,
+    },
+  },
+  {
     name: 'command-line defines',
     files: {
       'main.asm': `
@@ -836,6 +884,105 @@ describe('errors name the file, line, column and what is wrong', () => {
         pp(j);
       } catch (e) {
         expect(e, j).toBeInstanceOf(AsmError);
+      }
+    }
+  });
+});
+
+describe('robustness', () => {
+  it('throws nothing but AsmError on random directive soup, and always ends', () => {
+    const frags = [
+      '%define',
+      '%macro',
+      '%endmacro',
+      '%rep',
+      '%endrep',
+      '%if',
+      '%elif',
+      '%else',
+      '%endif',
+      '%ifdef',
+      '%ifidn',
+      '%assign',
+      '%undef',
+      '%exitrep',
+      '%rotate',
+      '%include',
+      '%error',
+      '%xdefine',
+      '%ifmacro',
+      '%exitmacro',
+      '%1',
+      '%0',
+      '%%x',
+      '%{2}',
+      '%+',
+      '%?',
+      'm',
+      'f',
+      'X',
+      'f(',
+      ')',
+      '(',
+      ',',
+      '{',
+      '}',
+      '1',
+      '0',
+      '-1',
+      '2-*',
+      '1+',
+      "'s'",
+      '"a,b"',
+      '`q`',
+      '$',
+      '$$',
+      '$X',
+      ';c',
+      '\\',
+      'mov',
+      '+',
+      '//',
+      '%%',
+      '==',
+      'X:',
+      ':',
+      '.nolist',
+      '1-3',
+      '0x',
+      '1e3',
+      '%$c',
+      '%[x]',
+    ];
+    const prelude = [
+      '%macro m 1-3+ 1,2',
+      '%rep %0',
+      'db %1, %{2}',
+      '%rotate 1',
+      '%endrep',
+      '%%x: f(%1)',
+      '%endmacro',
+      '%define f(a,b+) a b',
+      '%define X f(1, 2)',
+    ];
+    let seed = 12345; // deterministic LCG: the same soup every run
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    for (let iter = 0; iter < 3000; iter++) {
+      const lines = [...prelude];
+      for (let i = 1 + rnd(12); i > 0; i--) {
+        const parts: string[] = [];
+        for (let k = rnd(6); k > 0; k--) parts.push(frags[rnd(frags.length)]);
+        lines.push(parts.join(rnd(3) ? ' ' : ''));
+      }
+      const src = lines.join('\n');
+      const provider = memoryProvider({ s: src });
+      try {
+        preprocess(src, 'f.asm', { maxLines: 100_000, provider });
+      } catch (e) {
+        expect(e, src).toBeInstanceOf(AsmError);
       }
     }
   });
