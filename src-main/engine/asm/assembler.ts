@@ -659,7 +659,8 @@ function containsRegister(e: Expr): boolean {
 function undefinedSymbols(e: Expr, pass: Pass, scope: string): string[] {
   switch (e.kind) {
     case 'symbol':
-      return (!e.escaped && registerNamed(e.name)) || pass.lookup(qualify(e.name, scope))?.value !== undefined
+      return (!e.escaped && registerNamed(e.name)) ||
+        pass.lookup(qualify(e.name, scope))?.value !== undefined
         ? []
         : [e.name];
     case 'unary':
