@@ -7,12 +7,14 @@ import { UsageError } from './cli/args';
 import { asmCommand } from './cli/asm-command';
 import { disasmCommand } from './cli/disasm-command';
 import { type CommandIo, processIo } from './cli/io';
+import { runCommand } from './cli/run-command';
 
 type Command = (argv: readonly string[], io: CommandIo) => number | Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   asm: { run: asmCommand, summary: 'assemble NASM-syntax source into a flat binary' },
   disasm: { run: disasmCommand, summary: 'disassemble a flat binary into NASM source' },
+  run: { run: runCommand, summary: 'boot a multiboot kernel on the simulated PC' },
 };
 
 function help(): string {

@@ -1,0 +1,104 @@
+// The fetch–decode–execute loop: runs the CPU in batches up to the next device event or
+// instruction budget, applies the table's privilege check (per ISA variant) before each
+// handler, counts instructions and modeled cycles, and turns faults, software interrupts and
+// pending hardware interrupts into deliveries. A fault restarts its instruction; a trap or
+// software interrupt returns after it.
+
+import { type Cpu, TripleFault } from './cpu';
+import { CpuException, gp } from './exceptions';
+import { HANDLERS, privilegeTable, SoftwareInterrupt } from './exec';
+
+/** What stopped a batch. */
+export const enum BatchEnd {
+  /** the batch's cycle or instruction bound was reached (or an instruction asked to re-check) */
+  Bound = 0,
+  /** the CPU halted (hlt) */
+  Halted = 1,
+}
+
+export class Interpreter {
+  private readonly privilege: Uint8Array;
+
+  constructor(readonly cpu: Cpu) {
+    this.privilege = privilegeTable(cpu.isa);
+  }
+
+  /**
+   * Run until `cycles` reaches `cycleBound` or `instructions` reaches `instructionBound`,
+   * the CPU halts, or an instruction breaks the batch (so interrupts are checked promptly).
+   * Throws TripleFault when the machine shuts down.
+   */
+  runBatch(cycleBound: number, instructionBound: number): BatchEnd {
+    const cpu = this.cpu;
+    const privilege = this.privilege;
+    cpu.breakBatch = false;
+    while (cpu.cycles < cycleBound && cpu.instructions < instructionBound) {
+      if (cpu.halted) return BatchEnd.Halted;
+      if (cpu.interruptShadow) {
+        // the shadow covers exactly the instruction after sti / mov ss
+        cpu.interruptShadow = false;
+      } else if (cpu.pic && cpu.interruptsEnabled && cpu.pic.hasInterrupt()) {
+        const vector = cpu.pic.acknowledge();
+        cpu.insnStart = cpu.eip;
+        this.deliver(vector, undefined, 'external');
+        continue;
+      }
+      const start = cpu.eip;
+      cpu.insnStart = start;
+      try {
+        const insn = cpu.fetch();
+        cpu.eip = (start + insn.length) >>> 0;
+        const p = privilege[insn.form.id]!;
+        if (p !== 0) {
+          if (p === 1 ? cpu.cpl !== 0 : cpu.cpl > cpu.iopl) {
+            throw gp(
+              `'${insn.form.mnemonic}' at CPL ${cpu.cpl}${p === 2 ? ` with IOPL ${cpu.iopl}` : ''}`,
+              0,
+            );
+          }
+        }
+        HANDLERS[insn.form.id]!(cpu, insn);
+        cpu.instructions++;
+        if (cpu.cpl === 3) cpu.userInstructions++;
+        cpu.cycles++;
+      } catch (e) {
+        if (e instanceof CpuException) {
+          cpu.eip = start;
+          cpu.instructions++;
+          cpu.cycles++;
+          this.deliver(e.vector, e.errorCode, 'exception');
+        } else if (e instanceof SoftwareInterrupt) {
+          cpu.instructions++;
+          cpu.cycles++;
+          this.deliver(e.vector, undefined, 'software');
+        } else {
+          throw e;
+        }
+      }
+      if (cpu.breakBatch) {
+        cpu.breakBatch = false;
+        if (cpu.halted) return BatchEnd.Halted;
+        return BatchEnd.Bound;
+      }
+    }
+    return cpu.halted ? BatchEnd.Halted : BatchEnd.Bound;
+  }
+
+  private deliver(
+    vector: number,
+    errorCode: number | undefined,
+    source: 'exception' | 'software' | 'external',
+  ): void {
+    const cpu = this.cpu;
+    try {
+      cpu.deliver(vector, errorCode, source);
+    } catch (e) {
+      if (e instanceof TripleFault) throw e;
+      if (e instanceof CpuException) {
+        // only reached if escalation itself failed to classify: treat as shutdown
+        throw new TripleFault(cpu.insnStart, e.toString());
+      }
+      throw e;
+    }
+  }
+}

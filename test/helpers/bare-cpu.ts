@@ -1,0 +1,71 @@
+// Test helper: a bare CPU in flat 32-bit protected mode (no BIOS, no multiboot), with code
+// assembled by our assembler at 0x1000 and a stack below 0x80000 — for per-instruction tests.
+import { assemble } from '../../src-main/engine/asm/assembler';
+import { Cpu, parseDescriptor, SEG_CS } from '../../src-main/engine/machine/cpu';
+import { Interpreter } from '../../src-main/engine/machine/interpreter';
+import { PhysicalMemory } from '../../src-main/engine/machine/memory';
+import { type IsaVariant } from '../../src-main/engine/isa/types';
+
+export const CODE = 0x1000;
+export const GDT = 0x500;
+export const STACK_TOP = 0x80000;
+
+export interface BareRun {
+  cpu: Cpu;
+  memory: PhysicalMemory;
+  ports: { port: number; size: number; value: number }[];
+}
+
+/** Flat GDT: 0x08 ring-0 code, 0x10 ring-0 data, 0x1b ring-3 code, 0x23 ring-3 data. */
+export const FLAT_GDT: [number, number][] = [
+  [0, 0],
+  [0x0000ffff, 0x00cf9a00],
+  [0x0000ffff, 0x00cf9200],
+  [0x0000ffff, 0x00cffa00],
+  [0x0000ffff, 0x00cff200],
+];
+
+export function bareCpu(source: string, options: { isa?: IsaVariant } = {}): BareRun {
+  const memory = new PhysicalMemory(1 << 20);
+  const ports: BareRun['ports'] = [];
+  const cpu = new Cpu(
+    memory,
+    {
+      read: () => 0xff,
+      write: (port, size, value) => void ports.push({ port, size, value }),
+    },
+    { isa: options.isa ?? 'classic', tlbEntries: 64 },
+  );
+  FLAT_GDT.forEach(([lo, hi], i) => {
+    memory.write32(GDT + i * 8, lo);
+    memory.write32(GDT + i * 8 + 4, hi);
+  });
+  cpu.gdtrBase = GDT;
+  cpu.gdtrLimit = FLAT_GDT.length * 8 - 1;
+  for (let seg = 0; seg < 6; seg++) {
+    const sel = seg === SEG_CS ? 0x08 : 0x10;
+    const [lo, hi] = FLAT_GDT[sel >> 3]!;
+    cpu.loadSegmentCache(seg, sel, parseDescriptor(lo, hi));
+  }
+  cpu.cr0 = 0x11;
+  cpu.regs[4] = STACK_TOP;
+  const image = assemble(`bits 32\norg ${CODE}\n${source}\nhlt\n`, { file: 'test.asm' }).bytes;
+  memory.load(CODE, image);
+  cpu.eip = CODE;
+  return { cpu, memory, ports };
+}
+
+/** Run until hlt (or the budget); returns the interpreter's CPU. */
+export function runToHalt(run: BareRun, budget = 100_000): Cpu {
+  const interp = new Interpreter(run.cpu);
+  while (!run.cpu.halted && run.cpu.instructions < budget) interp.runBatch(Infinity, budget);
+  if (!run.cpu.halted)
+    throw new Error(
+      `did not halt within ${budget} instructions (EIP=0x${run.cpu.eip.toString(16)})`,
+    );
+  return run.cpu;
+}
+
+export function exec(source: string, options: { isa?: IsaVariant } = {}): Cpu {
+  return runToHalt(bareCpu(source, options));
+}
