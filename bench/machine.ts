@@ -4,13 +4,14 @@
 
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { assemble } from '../src-main/engine/asm/assembler';
 import { createMachine } from '../src-main/engine/machine/machine';
 import { FileSourceProvider } from '../src-main/cli/files';
 import { type BenchResult } from './assembler';
 
-const KERNELS = path.resolve(__dirname, 'kernels');
+const KERNELS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'kernels');
 
 function build(name: string, defines: [string, string][] = []): Uint8Array {
   const file = path.join(KERNELS, name);

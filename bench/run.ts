@@ -2,9 +2,11 @@
 // reference measured in the same run (these machines are shared, so absolute times drift).
 
 import { benchAssembler, type BenchResult } from './assembler';
+import { benchMachine } from './machine';
 
 const BENCHES: Record<string, () => BenchResult> = {
   assembler: () => benchAssembler(),
+  machine: () => benchMachine(),
 };
 
 const only = process.argv.slice(2);

@@ -10,7 +10,7 @@
 import { Alu, FLAG_DF, FLAG_IF, FLAG_TF } from './alu';
 import { CpuException, exceptionClass, fault, gp, VECTOR } from './exceptions';
 import { type InterruptController } from './interfaces';
-import { type PhysicalMemory, PAGE_SHIFT } from './memory';
+import { LINE_SHIFT, type PhysicalMemory, PAGE_SHIFT } from './memory';
 import { decode, type ByteSource, type DecodedInstruction } from '../isa/decoder';
 import { type IsaVariant } from '../isa/types';
 
@@ -93,6 +93,7 @@ export class TripleFault {
   }
 }
 
+const TLB_WAYS = 4;
 const TLB_USER = 1;
 const TLB_WRITE = 2;
 const TLB_DIRTY = 4;
@@ -150,15 +151,17 @@ export class Cpu implements ByteSource {
   hook: DeliveryHook | undefined;
   readonly isa: IsaVariant;
 
-  // ---- TLB (direct-mapped) and decoded-instruction cache -------------------------------------
-  private readonly tlbMask: number;
+  // ---- TLB (4-way set-associative, round-robin replacement) and decoded-instruction cache ---
+  private readonly tlbSetMask: number;
+  /** linear page number per entry (set * 4 + way), -1 when empty */
   private readonly tlbTag: Int32Array;
   private readonly tlbPhys: Int32Array;
   private readonly tlbFlags: Uint8Array;
+  private readonly tlbNext: Uint8Array;
   tlbMisses = 0;
   tlbLookups = 0;
+  codeInvalidations = 0;
   private readonly codeCache: (DecodedInstruction[] | undefined)[] = [];
-  private readonly cachedPages: number[] = [];
 
   constructor(
     readonly memory: PhysicalMemory,
@@ -170,12 +173,14 @@ export class Cpu implements ByteSource {
   ) {
     this.isa = options.isa;
     const n = options.tlbEntries;
-    if (!Number.isInteger(n) || n < 1 || (n & (n - 1)) !== 0)
-      throw new RangeError('tlbEntries must be a power of two');
-    this.tlbMask = n - 1;
+    if (!Number.isInteger(n) || n < 4 || (n & (n - 1)) !== 0) {
+      throw new RangeError('tlbEntries must be a power of two, at least 4');
+    }
+    this.tlbSetMask = n / TLB_WAYS - 1;
     this.tlbTag = new Int32Array(n).fill(-1);
     this.tlbPhys = new Int32Array(n);
     this.tlbFlags = new Uint8Array(n);
+    this.tlbNext = new Uint8Array(n / TLB_WAYS);
     memory.onCodeWrite = (page) => this.invalidateCodePage(page);
   }
 
@@ -220,8 +225,9 @@ export class Cpu implements ByteSource {
 
   invalidatePage(linear: number): void {
     const vpn = linear >>> PAGE_SHIFT;
-    const slot = vpn & this.tlbMask;
-    if (this.tlbTag[slot] === vpn) this.tlbTag[slot] = -1;
+    const base = (vpn & this.tlbSetMask) * TLB_WAYS;
+    for (let w = 0; w < TLB_WAYS; w++)
+      if (this.tlbTag[base + w] === vpn) this.tlbTag[base + w] = -1;
   }
 
   private pageFault(linear: number, present: boolean, write: boolean, user: boolean): CpuException {
@@ -238,9 +244,20 @@ export class Cpu implements ByteSource {
   translate(linear: number, write: boolean, user: boolean): number {
     if ((this.cr0 & CR0_PG) === 0) return linear >>> 0;
     const vpn = linear >>> PAGE_SHIFT;
-    const slot = vpn & this.tlbMask;
+    const base = (vpn & this.tlbSetMask) * TLB_WAYS;
     this.tlbLookups++;
-    if (this.tlbTag[slot] === vpn) {
+    const tags = this.tlbTag;
+    const slot =
+      tags[base] === vpn
+        ? base
+        : tags[base + 1] === vpn
+          ? base + 1
+          : tags[base + 2] === vpn
+            ? base + 2
+            : tags[base + 3] === vpn
+              ? base + 3
+              : -1;
+    if (slot >= 0) {
       const f = this.tlbFlags[slot]!;
       if (
         (!user || f & TLB_USER) &&
@@ -248,6 +265,7 @@ export class Cpu implements ByteSource {
       ) {
         return ((this.tlbPhys[slot]! << PAGE_SHIFT) | (linear & 0xfff)) >>> 0;
       }
+      tags[slot] = -1; // refilled by the walk (which checks permissions and sets A/D)
     }
     return this.walk(linear, write, user);
   }
@@ -286,7 +304,13 @@ export class Cpu implements ByteSource {
     // Accessed on every walk; dirty on the first write through this translation (SDM 4.8).
     const updated = entry | 0x20 | (write ? 0x40 : 0);
     if (updated !== entry) mem.write32(entryAddr, updated);
-    const slot = (linear >>> PAGE_SHIFT) & this.tlbMask;
+    const set = (linear >>> PAGE_SHIFT) & this.tlbSetMask;
+    let slot = set * TLB_WAYS;
+    while (slot < set * TLB_WAYS + TLB_WAYS && this.tlbTag[slot] !== -1) slot++;
+    if (slot === set * TLB_WAYS + TLB_WAYS) {
+      slot = set * TLB_WAYS + this.tlbNext[set]!;
+      this.tlbNext[set] = (this.tlbNext[set]! + 1) % TLB_WAYS;
+    }
     this.tlbTag[slot] = linear >>> PAGE_SHIFT;
     this.tlbPhys[slot] = physPage;
     this.tlbFlags[slot] =
@@ -397,17 +421,23 @@ export class Cpu implements ByteSource {
       if (!slots) {
         slots = new Array<DecodedInstruction>(4096);
         this.codeCache[page] = slots;
-        this.cachedPages.push(page);
         this.memory.codePages[page] = 1;
       }
       slots[phys & 0xfff] = insn;
+      const lines = this.memory.codeLines;
+      for (let l = phys >>> LINE_SHIFT; l <= (phys + insn.length - 1) >>> LINE_SHIFT; l++)
+        lines[l] = 1;
     }
     return insn;
   }
 
+  /** A write hit decoded code in `page`: drop the page's decoded instructions. */
   invalidateCodePage(page: number): void {
     this.codeCache[page] = undefined;
     this.memory.codePages[page] = 0;
+    const first = (page << PAGE_SHIFT) >>> LINE_SHIFT;
+    this.memory.codeLines.fill(0, first, first + (1 << (PAGE_SHIFT - LINE_SHIFT)));
+    this.codeInvalidations++;
   }
 
   // ---- segments -------------------------------------------------------------------------------

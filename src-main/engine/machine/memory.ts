@@ -5,12 +5,16 @@
 import { type PhysicalMemoryAccess } from './interfaces';
 
 export const PAGE_SHIFT = 12;
+/** Code is tracked in 64-byte lines, so data sharing a page with code does not evict it. */
+export const LINE_SHIFT = 6;
 
 export class PhysicalMemory implements PhysicalMemoryAccess {
   readonly bytes: Uint8Array;
   readonly size: number;
   /** 1 for pages the CPU holds decoded instructions of */
   readonly codePages: Uint8Array;
+  /** 1 for 64-byte lines that hold bytes of a decoded instruction */
+  readonly codeLines: Uint8Array;
   /** called with a page number when a watched page is written */
   onCodeWrite: (page: number) => void = () => {};
 
@@ -28,6 +32,15 @@ export class PhysicalMemory implements PhysicalMemoryAccess {
     this.size = size;
     this.bytes = new Uint8Array(size);
     this.codePages = new Uint8Array(size >>> PAGE_SHIFT);
+    this.codeLines = new Uint8Array(size >>> LINE_SHIFT);
+  }
+
+  /** A write to [addr, addr+len) touched decoded code: tell the CPU. */
+  private checkCode(addr: number, len: number): void {
+    const lines = this.codeLines;
+    if (lines[addr >>> LINE_SHIFT] || lines[(addr + len - 1) >>> LINE_SHIFT]) {
+      this.onCodeWrite(addr >>> PAGE_SHIFT);
+    }
   }
 
   // Reads beyond RAM see an unassigned bus: all ones, as on a PC.
@@ -50,7 +63,7 @@ export class PhysicalMemory implements PhysicalMemoryAccess {
   // Writes beyond RAM are dropped.
   write8(addr: number, value: number): void {
     if (addr >= this.size) return;
-    if (this.codePages[addr >>> PAGE_SHIFT]) this.onCodeWrite(addr >>> PAGE_SHIFT);
+    if (this.codePages[addr >>> PAGE_SHIFT]) this.checkCode(addr, 1);
     this.bytes[addr] = value;
   }
   write16(addr: number, value: number): void {
@@ -59,7 +72,7 @@ export class PhysicalMemory implements PhysicalMemoryAccess {
       this.write8(addr + 1, (value >>> 8) & 0xff);
       return;
     }
-    if (this.codePages[addr >>> PAGE_SHIFT]) this.onCodeWrite(addr >>> PAGE_SHIFT);
+    if (this.codePages[addr >>> PAGE_SHIFT]) this.checkCode(addr, 2);
     this.bytes[addr] = value;
     this.bytes[addr + 1] = value >>> 8;
   }
@@ -69,7 +82,7 @@ export class PhysicalMemory implements PhysicalMemoryAccess {
       this.write16(addr + 2, (value >>> 16) & 0xffff);
       return;
     }
-    if (this.codePages[addr >>> PAGE_SHIFT]) this.onCodeWrite(addr >>> PAGE_SHIFT);
+    if (this.codePages[addr >>> PAGE_SHIFT]) this.checkCode(addr, 4);
     const b = this.bytes;
     b[addr] = value;
     b[addr + 1] = value >>> 8;

@@ -1,5 +1,5 @@
-// The port bus: registration and overlap errors, routing with access sizes, the PC's all-ones
-// unassigned ports, and snapshots of the devices on it.
+// The port bus: registration and overlap errors, routing with access sizes as QEMU does it, the
+// all-ones unassigned ports, and snapshots of the devices on it.
 import { describe, expect, it } from 'vitest';
 import {
   decodeBytes,
@@ -101,8 +101,15 @@ describe('PortBus accesses', () => {
     expect(bus.read(0x1234, 1)).toBe(0xff);
     expect(bus.read(0x1234, 2)).toBe(0xffff);
     expect(bus.read(0x1234, 4)).toBe(0xffffffff);
+    expect(bus.read(0xfffc, 4)).toBe(0xffffffff);
     expect(() => bus.write(0x1234, 4, 0xdeadbeef)).not.toThrow();
-    expect(bus.read(0xffff, 4)).toBe(0xffffffff);
+  });
+
+  it('reads 0 for an unaligned wide access to an unassigned port, as QEMU does', () => {
+    const bus = new PortBus();
+    expect(bus.read(0x1235, 2)).toBe(0);
+    expect(bus.read(0x1236, 4)).toBe(0);
+    expect(bus.read(0xffff, 2)).toBe(0);
   });
 
   it('passes a wide access inside one device with its size, masked', () => {
@@ -117,20 +124,20 @@ describe('PortBus accesses', () => {
     expect(bus.read(0x43, 1)).toBe(0x23);
   });
 
-  it('splits an access that runs past a device into byte accesses, unassigned bytes all ones', () => {
+  it('gives the whole access to the device owning its first port, as QEMU does', () => {
     const bus = new PortBus();
     const a = new Regs('a', [0x20, 0x21]);
     const b = new Regs('b', [0x22, 0x22]);
     bus.register(a);
     bus.register(b);
-    a.regs.set(0x21, 0x11);
-    b.regs.set(0x22, 0x22);
-    expect(bus.read(0x21, 4)).toBe(0xff_ff_22_11 >>> 0);
-    expect(a.log).toEqual(['r1@21']);
-    expect(b.log).toEqual(['r1@22']);
-    bus.write(0x21, 4, 0xaabbccdd);
-    expect(a.regs.get(0x21)).toBe(0xdd);
-    expect(b.regs.get(0x22)).toBe(0xcc);
+    bus.read(0x21, 4);
+    bus.write(0x21, 2, 0xaabb);
+    expect(a.log).toEqual(['r4@21', 'w2@21=aabb']);
+    expect(b.log).toEqual([]);
+    // an access starting on an unassigned port reaches nobody, even if it runs into a device
+    expect(bus.read(0x1c, 4)).toBe(0xffffffff);
+    bus.write(0x1e, 4, 0);
+    expect(a.log.length).toBe(2);
   });
 
   it('rejects ports outside 0..0xffff', () => {
@@ -180,7 +187,7 @@ describe('PortBus snapshots', () => {
 
 describe('state helpers', () => {
   it('base64 round-trips any length and rejects garbage', () => {
-    for (const n of [0, 1, 2, 3, 4, 5, 100, 70000]) {
+    for (const n of [0, 1, 2, 3, 4, 5, 100, 7000]) {
       const bytes = new Uint8Array(n).map((_, i) => (i * 37 + 11) & 0xff);
       expect(decodeBytes(encodeBytes(bytes))).toEqual(bytes);
     }

@@ -22,10 +22,10 @@
 //   pic_reset leaves them before firmware: IMR = 0 (nothing masked), IRR = ISR = 0, vector
 //   base 0, not in an initialisation sequence, IRR selected for reads. Kernels always run ICW1–4
 //   before enabling interrupts; one that does not would get IRQ0 as vector 0.
-// - Wider accesses are split into byte accesses (QEMU's impl.max_access_size = 1): a 16-bit OUT
-//   to 0x20 writes 0x20 with the low byte, then 0x21 with the high byte.
+// - Wide accesses as QEMU handles them (see `read` below): `out 0x20, ax` writes the command
+//   port with the low byte, then the data port with the high byte; `in ax, 0x21` reads 0.
 
-import { readBytewise, StateReader, writeBytewise } from '../bus';
+import { isUnaligned, readBytewise, StateReader, writeBytewise } from '../bus';
 import {
   type InterruptController,
   type InterruptLine,
@@ -372,22 +372,31 @@ export class Pic8259 implements PortDevice, InterruptController {
     return { master: view(this.master), slave: view(this.slave) };
   }
 
+  // Wide accesses as QEMU's memory core gives them to i8259 (no `valid.unaligned`,
+  // `impl.max_access_size = 1`): unaligned ones are refused (read 0, write dropped); aligned ones
+  // become byte accesses at offsets from the chip's base, and QEMU's handler treats every offset
+  // but 0 as the odd port, so `in eax, 0x20` reads IRR, IMR, IMR, IMR.
   read(port: number, size: PortSize): number {
-    if (size !== 1) return readBytewise(port, size, (p) => this.read(p, 1));
-    return this.chipAt(port).read(port & 1);
+    const [chip, offset] = this.decode(port);
+    if (size === 1) return chip.read(offset);
+    if (isUnaligned(offset, size)) return 0;
+    return readBytewise(offset, size, (o) => chip.read(o === 0 ? 0 : 1));
   }
 
   write(port: number, size: PortSize, value: number): void {
-    if (size !== 1) {
-      writeBytewise(port, size, value, (p, b) => this.write(p, 1, b));
-      return;
+    const [chip, offset] = this.decode(port);
+    if (size === 1) {
+      chip.write(offset, value & 0xff);
+    } else if (!isUnaligned(offset, size)) {
+      writeBytewise(offset, size, value, (o, b) => chip.write(o === 0 ? 0 : 1, b));
     }
-    this.chipAt(port).write(port & 1, value & 0xff);
   }
 
-  private chipAt(port: number): Chip {
-    if (port >= MASTER_PORTS.first && port <= MASTER_PORTS.last) return this.master;
-    if (port >= SLAVE_PORTS.first && port <= SLAVE_PORTS.last) return this.slave;
+  private decode(port: number): [Chip, number] {
+    if (port >= MASTER_PORTS.first && port <= MASTER_PORTS.last)
+      return [this.master, port - MASTER_PORTS.first];
+    if (port >= SLAVE_PORTS.first && port <= SLAVE_PORTS.last)
+      return [this.slave, port - SLAVE_PORTS.first];
     throw new RangeError(`port 0x${port.toString(16)} is not an 8259A port`);
   }
 

@@ -32,9 +32,11 @@
 //   low; the PIC is edge-triggered so the rising edge is what matters. `nextEventAt` is the cycle
 //   of the next rising edge (falling edges interrupt nobody and are applied lazily). Channels 1
 //   and 2 count but drive nothing (no refresh, no speaker, no port 0x61 on this machine).
-// - Byte-wide ports (QEMU's impl.max_access_size = 1): wider accesses are split into bytes.
+// - Wide accesses as QEMU's memory core gives them to the 8254 (no `valid.unaligned`,
+//   `impl.max_access_size = 1`): unaligned ones read 0 and are dropped; aligned ones are split
+//   into byte accesses (`in ax, 0x40` reads counter 0, then counter 1).
 
-import { readBytewise, StateReader, writeBytewise } from '../bus';
+import { isUnaligned, readBytewise, StateReader, writeBytewise } from '../bus';
 import {
   type InterruptLine,
   type ModeledClock,
@@ -242,7 +244,10 @@ export class Pit8254 implements PortDevice, TimedDevice {
   // ---- ports -----------------------------------------------------------------------------------
 
   read(port: number, size: PortSize): number {
-    if (size !== 1) return readBytewise(port, size, (p) => this.read(p, 1));
+    if (size !== 1) {
+      if (isUnaligned(port - this.ports[0]!.first, size)) return 0;
+      return readBytewise(port, size, (p) => this.read(p, 1));
+    }
     const a = port & 3;
     if (a === 3) return 0; // the control register is write-only; QEMU returns 0
     const ch = this.channels[a]!;
@@ -280,7 +285,9 @@ export class Pit8254 implements PortDevice, TimedDevice {
 
   write(port: number, size: PortSize, value: number): void {
     if (size !== 1) {
-      writeBytewise(port, size, value, (p, b) => this.write(p, 1, b));
+      if (!isUnaligned(port - this.ports[0]!.first, size)) {
+        writeBytewise(port, size, value, (p, b) => this.write(p, 1, b));
+      }
       return;
     }
     const val = value & 0xff;

@@ -32,7 +32,7 @@ export class PostPort implements PortDevice {
     return size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0xff;
   }
 
-  // The bus splits wider accesses, so the port sees bytes; keep the low byte regardless.
+  // A wider OUT is QEMU's two or four ignored byte writes; the low byte is the one at 0x80.
   write(_port: number, _size: PortSize, value: number): void {
     this.last = value & 0xff;
     this.writes++;

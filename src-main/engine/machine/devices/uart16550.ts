@@ -21,8 +21,10 @@
 // - Reset state as QEMU's serial_reset: IER 0, IIR 0x01, LCR 0, MCR 0x08 (OUT2), LSR 0x60,
 //   MSR 0xB0 (DCD, DSR, CTS), divisor 12 (9600 baud), SCR 0, FIFOs off. OUT2 does not gate the
 //   IRQ (QEMU does not model that PC-board detail either).
-// - Byte-wide registers (QEMU's impl.max_access_size = 1): a 16-bit OUT to 0x3F8 writes THR and
-//   then IER.
+// - Wide accesses are split into byte accesses (QEMU's impl.max_access_size = 1; unaligned ones
+//   are allowed): `out 0x3f8, ax` writes THR then IER, `in eax, 0x3f9` reads IER, IIR, LCR, MCR.
+//   The bytes of an access that runs past the last port (`in ax, 0x3ff`) read 0xFF and writes
+//   to them are ignored; QEMU 7.2 aborts on that access (an assertion in serial_ioport_read).
 // - The captured output is capped (16 MiB by default) to protect the host's memory: bytes past
 //   the cap are counted in `droppedBytes` and not kept; `onOutput` still sees every byte.
 
@@ -209,7 +211,9 @@ export class Uart16550 implements PortDevice {
 
   read(port: number, size: PortSize): number {
     if (size !== 1) return readBytewise(port, size, (p) => this.read(p, 1));
-    switch ((port - this.base) & 7) {
+    const offset = port - this.base;
+    if (offset > 7) return 0xff; // past the UART: see the header
+    switch (offset) {
       case 0: {
         if (this.lcr & LCR_DLAB) return this.divisor & 0xff;
         let v: number;
@@ -262,7 +266,8 @@ export class Uart16550 implements PortDevice {
       return;
     }
     const val = value & 0xff;
-    switch ((port - this.base) & 7) {
+    const offset = port - this.base;
+    switch (offset) {
       case 0:
         if (this.lcr & LCR_DLAB) this.divisor = (this.divisor & 0xff00) | val;
         else this.transmit(val);
@@ -306,7 +311,7 @@ export class Uart16550 implements PortDevice {
       case 7:
         this.scr = val;
         break;
-      default: // LSR and MSR are read-only
+      default: // LSR and MSR are read-only; offsets past the UART: see the header
         break;
     }
   }

@@ -25,6 +25,16 @@ describe('isa-debug-exit', () => {
     expect(codes).toEqual([0x2a, 0x1234, 0xdeadbeef, 3]);
   });
 
+  it('drops unaligned wide writes, as QEMU does (the run goes on)', () => {
+    const { codes, bus } = setup();
+    bus.write(0xf5, 2, 0x0101);
+    bus.write(0xf6, 4, 0x02020202);
+    bus.write(0xf7, 2, 0x0303);
+    expect(codes).toEqual([]);
+    bus.write(0xf6, 2, 0x0404);
+    expect(codes).toEqual([0x0404]);
+  });
+
   it('reads 0 as QEMU does, and requests nothing on a read', () => {
     const { codes, bus } = setup();
     expect(bus.read(0xf4, 1)).toBe(0);

@@ -194,13 +194,19 @@ describe('8259A requests, masking and EOI', () => {
     expect(bus.read(0x20, 1)).toBe(0);
   });
 
-  it('splits a 16-bit access into the even then odd port', () => {
+  it('splits aligned wide accesses at region offsets and refuses unaligned ones, as QEMU', () => {
     const { pic, bus } = setup();
     bus.write(0x21, 1, 0xa5);
     pulse(pic, 3);
     expect(bus.read(0x20, 2)).toBe(0xa5_08); // IRR | IMR << 8
+    expect(bus.read(0x20, 4)).toBe(0xa5_a5_a5_08); // offsets 2 and 3 act as the odd port
+    expect(bus.read(0x21, 2)).toBe(0); // unaligned
+    bus.write(0x21, 2, 0x3311); // unaligned: dropped
+    expect(bus.read(0x21, 1)).toBe(0xa5);
     bus.write(0xa0, 2, 0x3c_0b); // OCW3 read ISR, then IMR 0x3c
     expect(pic.inspect().slave.imr).toBe(0x3c);
+    bus.write(0x20, 4, 0x77_66_55_0a); // OCW3 read IRR, then IMR 0x55, 0x66, 0x77
+    expect(bus.read(0x21, 1)).toBe(0x77);
   });
 
   it('refuses IRQ2 (the cascade) and out-of-range lines', () => {

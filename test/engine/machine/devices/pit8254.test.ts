@@ -246,6 +246,10 @@ describe('8254 control word, access modes, latches', () => {
     expect(c1!.reload).toBe(4);
     bus.write(0x40, 1, 0x04);
     expect(pit.inspect()[0]!.reload).toBe(0x04a9);
+    // unaligned wide accesses are refused (QEMU): read 0, write dropped
+    expect(bus.read(0x41, 2)).toBe(0);
+    bus.write(0x43, 2, 0x3030);
+    expect(pit.inspect()[0]!.mode).toBe(2);
   });
 
   it('counts channels 1 and 2 without touching IRQ0', () => {
