@@ -522,7 +522,10 @@ export class Cpu implements ByteSource {
     }
     this.markAccessed(selector, d);
     this.loadSegmentCache(seg, selector, d);
-    if (seg === SEG_SS) this.interruptShadow = true;
+    if (seg === SEG_SS) {
+      this.interruptShadow = true;
+      this.breakBatch = true;
+    }
   }
 
   /** Load CS for a far jump/call/return or an interrupt: checks are the caller's; sets CPL. */

@@ -512,7 +512,9 @@ H['popf'] = (cpu, i) => {
   const size = i.operandSize;
   const v = cpu.peek(size, 0);
   cpu.regs[4] = (cpu.regs[4]! + size / 8) >>> 0;
+  const before = cpu.systemFlags;
   cpu.setEflags(v, popfMask(cpu, size));
+  if ((before ^ cpu.systemFlags) & FLAG_IF) cpu.breakBatch = true;
 };
 /**
  * Which EFLAGS bits popf/iret may change: IOPL only at CPL 0, IF only when CPL <= IOPL; the
@@ -885,6 +887,7 @@ H['out'] = (cpu, i) => {
   const p = port(cpu, i, 0);
   cpu.checkIoPermission(p, size / 8);
   cpu.io.write(p, (size / 8) as 1 | 2 | 4, cpu.getReg(0, size));
+  cpu.breakBatch = true; // a device may have raised or acknowledged an interrupt
 };
 H['ins'] = (cpu, i) => {
   const size = stringSize(i);
@@ -909,6 +912,7 @@ H['outs'] = (cpu, i) => {
     );
     cpu.regs[6] = (cpu.regs[6]! + delta(cpu, size)) >>> 0;
   });
+  cpu.breakBatch = true;
 };
 
 // ---- segment loads through far pointers ------------------------------------------------------

@@ -32,16 +32,24 @@ export class Interpreter {
     const cpu = this.cpu;
     const privilege = this.privilege;
     cpu.breakBatch = false;
+    // Interrupts are looked at when a batch starts: every instruction that can open the
+    // interrupt window or change what is pending (sti, popf, iret, out to the PIC…) ends its
+    // batch, and device events end batches by bounding them.
+    let checkInterrupts = true;
     while (cpu.cycles < cycleBound && cpu.instructions < instructionBound) {
       if (cpu.halted) return BatchEnd.Halted;
-      if (cpu.interruptShadow) {
-        // the shadow covers exactly the instruction after sti / mov ss
-        cpu.interruptShadow = false;
-      } else if (cpu.pic && cpu.interruptsEnabled && cpu.pic.hasInterrupt()) {
-        const vector = cpu.pic.acknowledge();
-        cpu.insnStart = cpu.eip;
-        this.deliver(vector, undefined, 'external');
-        continue;
+      if (checkInterrupts) {
+        checkInterrupts = false;
+        if (cpu.interruptShadow) {
+          // the shadow covers exactly the instruction after sti / mov ss: look again after it
+          cpu.interruptShadow = false;
+          checkInterrupts = true;
+        } else if (cpu.pic && cpu.interruptsEnabled && cpu.pic.hasInterrupt()) {
+          const vector = cpu.pic.acknowledge();
+          cpu.insnStart = cpu.eip;
+          this.deliver(vector, undefined, 'external');
+          return BatchEnd.Bound;
+        }
       }
       const start = cpu.eip;
       cpu.insnStart = start;
