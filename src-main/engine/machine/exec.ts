@@ -155,19 +155,31 @@ function readControlRegister(cpu: Cpu, n: number): number {
 }
 
 /**
- * Read-modify-write on operand 0 with a fault-safe order: the destination is read (and, for
- * memory, translated for writing) before anything changes.
+ * Read-modify-write on operand 0 in two steps with no closure (hot path): `rmwRead` reads the
+ * destination and remembers where it is; `rmwWrite` stores the result there. A memory
+ * destination faults on the read before anything changes.
  */
-function rmw(cpu: Cpu, i: D, op: (a: number) => number): void {
-  const spec = i.form.operands[0]!;
-  const size = specSize(spec, i);
-  if (i.mem && (spec.kind === 'rm' || spec.kind === 'mem' || spec.kind === 'moffs')) {
-    const lin = linearAddress(cpu, i);
-    const a = cpu.readSized(lin, size);
-    cpu.writeSized(lin, size, op(a));
-  } else {
-    set(cpu, i, 0, op(get(cpu, i, 0)));
+let rmwLinear = -1;
+function rmwRead(cpu: Cpu, i: D, size: number): number {
+  const kind = i.form.operands[0]!.kind;
+  if (i.mem && (kind === 'rm' || kind === 'mem' || kind === 'moffs')) {
+    rmwLinear = linearAddress(cpu, i);
+    return cpu.readSized(rmwLinear, size);
   }
+  rmwLinear = -1;
+  return get(cpu, i, 0);
+}
+function rmwWrite(cpu: Cpu, i: D, size: number, value: number): void {
+  if (rmwLinear >= 0) cpu.writeSized(rmwLinear, size, value);
+  else set(cpu, i, 0, value);
+}
+function rmw(cpu: Cpu, i: D, op: (a: number) => number): void {
+  const size = sizeOf(i, 0);
+  const a = rmwRead(cpu, i, size);
+  const lin = rmwLinear;
+  const v = op(a);
+  rmwLinear = lin;
+  rmwWrite(cpu, i, size, v);
 }
 
 // ---- handlers ----------------------------------------------------------------------------------
@@ -283,34 +295,57 @@ H['alu'] = (cpu, i) => {
   const size = sizeOf(i, 0);
   const b = i.form.operands[1]!.kind === 'simm8' ? i.imm & mask(size) : get(cpu, i, 1);
   const alu = cpu.alu;
-  switch (i.form.sub) {
+  const sub = i.form.sub!;
+  const a = rmwRead(cpu, i, size);
+  let r: number;
+  switch (sub) {
     case 0:
-      return rmw(cpu, i, (a) => alu.add(a, b, size));
+      r = alu.add(a, b, size);
+      break;
     case 1:
-      return rmw(cpu, i, (a) => alu.or(a, b, size));
+      r = alu.or(a, b, size);
+      break;
     case 2:
-      return rmw(cpu, i, (a) => alu.adc(a, b, size));
+      r = alu.adc(a, b, size);
+      break;
     case 3:
-      return rmw(cpu, i, (a) => alu.sbb(a, b, size));
+      r = alu.sbb(a, b, size);
+      break;
     case 4:
-      return rmw(cpu, i, (a) => alu.and(a, b, size));
+      r = alu.and(a, b, size);
+      break;
     case 5:
-      return rmw(cpu, i, (a) => alu.sub(a, b, size));
+      r = alu.sub(a, b, size);
+      break;
     case 6:
-      return rmw(cpu, i, (a) => alu.xor(a, b, size));
-    case 7:
-      alu.sub(get(cpu, i, 0), b, size);
+      r = alu.xor(a, b, size);
+      break;
+    default:
+      alu.sub(a, b, size); // cmp: flags only
       return;
   }
+  rmwWrite(cpu, i, size, r);
 };
 H['test'] = (cpu, i) => {
   const size = sizeOf(i, 0);
   cpu.alu.and(get(cpu, i, 0), get(cpu, i, 1), size);
 };
-H['inc'] = (cpu, i) => rmw(cpu, i, (a) => cpu.alu.inc(a, sizeOf(i, 0)));
-H['dec'] = (cpu, i) => rmw(cpu, i, (a) => cpu.alu.dec(a, sizeOf(i, 0)));
-H['not'] = (cpu, i) => rmw(cpu, i, (a) => ~a & mask(sizeOf(i, 0)));
-H['neg'] = (cpu, i) => rmw(cpu, i, (a) => cpu.alu.neg(a, sizeOf(i, 0)));
+H['inc'] = (cpu, i) => {
+  const size = sizeOf(i, 0);
+  rmwWrite(cpu, i, size, cpu.alu.inc(rmwRead(cpu, i, size), size));
+};
+H['dec'] = (cpu, i) => {
+  const size = sizeOf(i, 0);
+  rmwWrite(cpu, i, size, cpu.alu.dec(rmwRead(cpu, i, size), size));
+};
+H['not'] = (cpu, i) => {
+  const size = sizeOf(i, 0);
+  rmwWrite(cpu, i, size, ~rmwRead(cpu, i, size) & mask(size));
+};
+H['neg'] = (cpu, i) => {
+  const size = sizeOf(i, 0);
+  rmwWrite(cpu, i, size, cpu.alu.neg(rmwRead(cpu, i, size), size));
+};
 
 /** Store a one-operand mul/imul result in AX, DX:AX or EDX:EAX. */
 function storeWide(cpu: Cpu, size: number): void {
@@ -376,22 +411,31 @@ H['shift'] = (cpu, i) => {
   const size = sizeOf(i, 0);
   const count = get(cpu, i, 1);
   const alu = cpu.alu;
+  const a = rmwRead(cpu, i, size);
+  let r: number;
   switch (i.form.sub) {
     case 0:
-      return rmw(cpu, i, (a) => alu.rol(a, count, size));
+      r = alu.rol(a, count, size);
+      break;
     case 1:
-      return rmw(cpu, i, (a) => alu.ror(a, count, size));
+      r = alu.ror(a, count, size);
+      break;
     case 2:
-      return rmw(cpu, i, (a) => alu.rcl(a, count, size));
+      r = alu.rcl(a, count, size);
+      break;
     case 3:
-      return rmw(cpu, i, (a) => alu.rcr(a, count, size));
+      r = alu.rcr(a, count, size);
+      break;
     case 4:
-      return rmw(cpu, i, (a) => alu.shl(a, count, size));
+      r = alu.shl(a, count, size);
+      break;
     case 5:
-      return rmw(cpu, i, (a) => alu.shr(a, count, size));
-    case 7:
-      return rmw(cpu, i, (a) => alu.sar(a, count, size));
+      r = alu.shr(a, count, size);
+      break;
+    default:
+      r = alu.sar(a, count, size);
   }
+  rmwWrite(cpu, i, size, r);
 };
 H['shld'] = (cpu, i) => {
   const size = i.operandSize;

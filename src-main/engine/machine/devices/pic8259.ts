@@ -7,7 +7,7 @@
 // it, since MACHINE.md says to match QEMU where it is visible:
 // - Edge-triggered only: a request sets IRR on a low→high transition of its line (datasheet
 //   "Edge and Level Triggered Modes"); a line is a level, so raising an already-high line does
-//   nothing. LTIM (ICW1 bit 3) is ignored, as QEMU logs it unimplemented; ELCR (0x4D0/0x4D1)
+//   nothing (until ICW1 clears the edge memory). LTIM (ICW1 bit 3) is ignored, as QEMU logs it unimplemented; ELCR (0x4D0/0x4D1)
 //   is not on this machine.
 // - The slave's INT output is the master's IR2 input (datasheet "Cascade Mode"): a slave
 //   request reaches the CPU as a rising edge on master IR2, so slave priorities sit at IR2's
@@ -20,8 +20,9 @@
 //   and the master's IR2 is still put in service, so the guest must EOI the master only.
 // - Reset state: no BIOS runs on this machine (MACHINE.md), so the chips are as QEMU's
 //   pic_reset leaves them before firmware: IMR = 0 (nothing masked), IRR = ISR = 0, vector
-//   base 0, not in an initialisation sequence, IRR selected for reads. Kernels always run ICW1–4
-//   before enabling interrupts; one that does not would get IRQ0 as vector 0.
+//   base 0, not in an initialisation sequence, IRR selected for reads. (On QEMU the guest sees
+//   SeaBIOS's setup instead: bases 0x08/0x70, IMRs 0xb8/0x8e.) Kernels always run ICW1–4 before
+//   enabling interrupts; one that does not would get IRQ0 as vector 0 here.
 // - Wide accesses as QEMU handles them (see `read` below): `out 0x20, ax` writes the command
 //   port with the low byte, then the data port with the high byte; `in ax, 0x21` reads 0.
 
