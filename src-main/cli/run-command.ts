@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { assemble } from '../engine/asm/assembler';
 import { createMachine } from '../engine/machine/machine';
-import { MultibootError } from '../engine/machine/multiboot';
+import { MultibootError, multibootCommandLine } from '../engine/machine/multiboot';
 import { type EndReason } from '../engine/machine/interfaces';
 import { ISA_VARIANTS, type IsaVariant } from '../engine/isa/types';
 import { optionValue, parseArgs, parseNumberOption, UsageError } from './args';
@@ -124,8 +124,9 @@ export function runCommand(argv: readonly string[], io: CommandIo): number {
   const file = args.positional[0]!;
   const image = readKernel(file);
   const append = optionValue(args, 'append');
-  // QEMU's multiboot command line: the kernel path as given, a space, the -append text.
-  const cmdline = append === undefined ? file : `${file} ${append}`;
+  // QEMU's multiboot command line: the kernel path as given, a space, the -append text
+  // (the space is there even without -append).
+  const cmdline = multibootCommandLine(file, append ?? '');
   const machine = createMachine({ isa, ...(memoryBytes ? { memoryBytes } : {}) });
   try {
     machine.loadKernel(image, cmdline);
