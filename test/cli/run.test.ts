@@ -83,6 +83,15 @@ describe('vmm-workbench run', () => {
     expect(r.stderr).toMatch(/halted/);
   });
 
+  it('ends sti; hlt with the timer masked at the PIC as halted (nothing can wake it)', () => {
+    const r = cli([
+      'run',
+      write('idle.asm', kernel('    mov al, 0xff\n    out 0x21, al\n    sti\n    hlt')),
+    ]);
+    expect(r.status).toBe(125);
+    expect(r.stderr).toMatch(/halted/);
+  });
+
   it('reports a triple fault with status 125 and the EIP', () => {
     const r = cli([
       'run',

@@ -14,9 +14,18 @@ export interface OurRun {
 
 export function runOurs(
   image: Uint8Array,
-  options: { kernelPath?: string; append?: string; maxInstructions?: number; isa?: IsaVariant; memoryBytes?: number } = {},
+  options: {
+    kernelPath?: string;
+    append?: string;
+    maxInstructions?: number;
+    isa?: IsaVariant;
+    memoryBytes?: number;
+  } = {},
 ): OurRun {
-  const m = createMachine({ ...(options.isa ? { isa: options.isa } : {}), ...(options.memoryBytes ? { memoryBytes: options.memoryBytes } : {}) });
+  const m = createMachine({
+    ...(options.isa ? { isa: options.isa } : {}),
+    ...(options.memoryBytes ? { memoryBytes: options.memoryBytes } : {}),
+  });
   const path = options.kernelPath ?? 'k.bin';
   m.loadKernel(image, multibootCommandLine(path, options.append ?? ''));
   const end = m.run({ maxInstructions: options.maxInstructions ?? 200_000_000 });

@@ -103,9 +103,11 @@ export class Machine implements MachineControl, ModeledClock {
             cpu.halted = false;
             continue;
           }
-          // HLT with interrupts off, or with no device that will ever interrupt: the machine
-          // is stopped for good.
-          if (!cpu.interruptsEnabled || next === Infinity) return { kind: 'halted', eip: cpu.eip };
+          // HLT with interrupts off, or with no device that can ever interrupt (the PIT is the
+          // only timed source; masked at the PIC it cannot wake the CPU): stopped for good.
+          if (!cpu.interruptsEnabled || next === Infinity || this.pic.isMasked(0)) {
+            return { kind: 'halted', eip: cpu.eip };
+          }
           // idle until the next device event (modeled time passes, no instructions run)
           cpu.cycles = Math.max(cpu.cycles, next);
           this.pit.advanceTo(cpu.cycles);
