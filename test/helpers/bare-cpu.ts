@@ -69,3 +69,40 @@ export function runToHalt(run: BareRun, budget = 100_000): Cpu {
 export function exec(source: string, options: { isa?: IsaVariant } = {}): Cpu {
   return runToHalt(bareCpu(source, options));
 }
+
+/** Switch the bare CPU to CPL 3 with the flat ring-3 segments (no transition: a test shortcut). */
+export function enterRing3(run: BareRun): void {
+  const cpu = run.cpu;
+  for (let seg = 0; seg < 6; seg++) {
+    const sel = seg === SEG_CS ? 0x1b : 0x23;
+    const [lo, hi] = FLAT_GDT[sel >> 3]!;
+    cpu.loadSegmentCache(seg, sel, parseDescriptor(lo, hi));
+  }
+  cpu.cpl = 3;
+}
+
+export interface Trap {
+  vector: number;
+  errorCode: number | undefined;
+  eip: number;
+}
+
+/**
+ * Run `source` and stop at the first exception or interrupt the CPU would deliver (caught by
+ * the delivery hook, as a hypervisor technique would), or at hlt.
+ */
+export function firstTrap(source: string, options: { isa?: IsaVariant; ring3?: boolean } = {}): { trap: Trap | undefined; cpu: Cpu } {
+  const run = bareCpu(source, options);
+  if (options.ring3) enterRing3(run);
+  let trap: Trap | undefined;
+  run.cpu.hook = {
+    intercept(cpu, vector, errorCode) {
+      trap = { vector, errorCode, eip: cpu.eip };
+      cpu.halted = true;
+      return true;
+    },
+  };
+  const interp = new Interpreter(run.cpu);
+  while (!run.cpu.halted && run.cpu.instructions < 100_000) interp.runBatch(Infinity, 100_000);
+  return { trap, cpu: run.cpu };
+}

@@ -2,7 +2,7 @@
 // and stack forms (8/16/32-bit, edge values), and the protection rules the lecture is about.
 import { describe, expect, it } from 'vitest';
 import { UNHANDLED_OPS } from '../../../src-main/engine/machine/exec';
-import { bareCpu, exec, runToHalt, STACK_TOP } from '../../helpers/bare-cpu';
+import { bareCpu, exec, firstTrap, runToHalt, STACK_TOP } from '../../helpers/bare-cpu';
 
 const CF = 0x1;
 const PF = 0x4;
@@ -107,5 +107,90 @@ describe('faults', () => {
     const run = bareCpu('xor ecx, ecx\ndiv ecx');
     run.cpu.idtrLimit = 0;
     expect(() => runToHalt(run)).toThrow(/double-fault/);
+  });
+});
+
+describe('self-modifying code', () => {
+  it('a write to decoded code is seen by the next execution', () => {
+    // patch the immediate of `mov eax, 1` to 2 after it has run once
+    const cpu = exec(`
+      xor ebx, ebx
+    again:
+      mov eax, 1
+    imm equ $ - 4
+      add ebx, eax
+      cmp ebx, 1
+      jne done
+      mov byte [imm], 2
+      jmp again
+    done:`);
+    expect(cpu.regs[3]).toBe(3);
+  });
+});
+
+describe('the classic quirks at CPL 3, and the strict ISA', () => {
+  const ring3 = { ring3: true } as const;
+  it('pushf reveals the real IF; popf silently keeps IF (classic)', () => {
+    const { trap, cpu } = firstTrap('pushfd\npop eax\npush dword 0\npopfd\npushfd\npop ebx\nhlt', ring3);
+    // hlt at CPL 3 is the first trap: everything before it ran without a fault
+    expect(trap).toMatchObject({ vector: 13 });
+    expect(cpu.regs[0]! & 0x200).toBe(0); // IF was 0 in the bare CPU
+    expect(cpu.regs[3]! & 0x3000).toBe(0);
+  });
+  it('popf at CPL 3 cannot set IF (no fault, no effect)', () => {
+    const { cpu } = firstTrap('push dword 0x202\npopfd\nhlt', ring3);
+    expect(cpu.eflags & 0x200).toBe(0);
+  });
+  for (const [insn, setup] of [
+    ['pushfd', ''],
+    ['popfd', 'push dword 0'],
+    ['sgdt [0x4000]', ''],
+    ['sidt [0x4000]', ''],
+    ['sldt eax', ''],
+    ['str eax', ''],
+    ['smsw eax', ''],
+    ['mov eax, cs', ''],
+    ['push ds', ''],
+    ['lar eax, ecx', 'mov ecx, 0x1b'],
+    ['verr cx', 'mov ecx, 0x1b'],
+  ] as const) {
+    it(`${insn}: runs at CPL 3 on classic, #GP(0) on strict`, () => {
+      const src = `${setup}\n${insn}\nhlt`;
+      const classic = firstTrap(src, { ...ring3, isa: 'classic' });
+      expect(classic.trap?.vector).toBe(13);
+      expect(classic.trap?.eip).toBe(classic.cpu.eip); // the fault is on the final hlt
+      const strict = firstTrap(src, { ...ring3, isa: 'strict' });
+      expect(strict.trap).toMatchObject({ vector: 13, errorCode: 0 });
+      expect(strict.trap!.eip).toBeLessThan(classic.trap!.eip);
+    });
+  }
+  it('privileged instructions fault at CPL 3 on both ISAs, cli/sti by IOPL', () => {
+    for (const insn of ['cli', 'sti', 'hlt', 'mov cr3, eax', 'lgdt [0x4000]', 'invlpg [0]', 'in al, 0x80', 'wbinvd']) {
+      expect(firstTrap(`${insn}\nnop`, ring3).trap, insn).toMatchObject({ vector: 13, errorCode: 0 });
+    }
+  });
+  it('vmcall raises #UD on this CPU', () => {
+    expect(firstTrap('vmcall').trap).toMatchObject({ vector: 6 });
+  });
+  it('a page fault reports CR2 and the error code', () => {
+    const { trap, cpu } = firstTrap(`
+      mov dword [0x10000], 0x10003      ; page directory entry 0 → table at 0x10000? (identity below)
+      mov edi, 0x10000
+      mov eax, 0x3
+      mov ecx, 1024
+    fill: mov [edi], eax
+      add eax, 0x1000
+      add edi, 4
+      loop fill
+      and dword [0x10000 + 0x50*4], ~1  ; page 0x50000 not present
+      mov dword [0x11000], 0x10003
+      mov eax, 0x11000
+      mov cr3, eax
+      mov eax, cr0
+      or eax, 0x80000000
+      mov cr0, eax
+      mov dword [0x50010], 7`);
+    expect(trap).toMatchObject({ vector: 14, errorCode: 2 });
+    expect(cpu.cr2).toBe(0x50010);
   });
 });
