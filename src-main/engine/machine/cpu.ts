@@ -161,7 +161,8 @@ export class Cpu implements ByteSource {
   tlbMisses = 0;
   tlbLookups = 0;
   codeInvalidations = 0;
-  private readonly codeCache: (DecodedInstruction[] | undefined)[] = [];
+  /** decoded instructions per physical page (pre-sized so the array never turns sparse) */
+  private readonly codeCache: (DecodedInstruction[] | undefined)[];
 
   constructor(
     readonly memory: PhysicalMemory,
@@ -181,6 +182,9 @@ export class Cpu implements ByteSource {
     this.tlbPhys = new Int32Array(n);
     this.tlbFlags = new Uint8Array(n);
     this.tlbNext = new Uint8Array(n / TLB_WAYS);
+    this.codeCache = new Array<DecodedInstruction[] | undefined>(memory.codePages.length).fill(
+      undefined,
+    );
     memory.onCodeWrite = (page) => this.invalidateCodePage(page);
   }
 
