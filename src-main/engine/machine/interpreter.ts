@@ -30,7 +30,6 @@ export class Interpreter {
    */
   runBatch(cycleBound: number, instructionBound: number): BatchEnd {
     const cpu = this.cpu;
-    const privilege = this.privilege;
     cpu.breakBatch = false;
     // Interrupts are looked at when a batch starts: every instruction that can open the
     // interrupt window or change what is pending (sti, popf, iret, out to the PIC…) ends its
@@ -38,12 +37,14 @@ export class Interpreter {
     let checkInterrupts = true;
     while (cpu.cycles < cycleBound && cpu.instructions < instructionBound) {
       if (cpu.halted) return BatchEnd.Halted;
+      let limit = instructionBound;
       if (checkInterrupts) {
         checkInterrupts = false;
         if (cpu.interruptShadow) {
           // the shadow covers exactly the instruction after sti / mov ss: look again after it
           cpu.interruptShadow = false;
           checkInterrupts = true;
+          limit = Math.min(instructionBound, cpu.instructions + 1);
         } else if (cpu.pic && cpu.interruptsEnabled && cpu.pic.hasInterrupt()) {
           const vector = cpu.pic.acknowledge();
           cpu.insnStart = cpu.eip;
@@ -51,33 +52,16 @@ export class Interpreter {
           return BatchEnd.Bound;
         }
       }
-      const start = cpu.eip;
-      cpu.insnStart = start;
       try {
-        const insn = cpu.fetch();
-        cpu.eip = (start + insn.length) >>> 0;
-        const p = privilege[insn.form.id]!;
-        if (p !== 0) {
-          if (p === 1 ? cpu.cpl !== 0 : cpu.cpl > cpu.iopl) {
-            throw gp(
-              `'${insn.form.mnemonic}' at CPL ${cpu.cpl}${p === 2 ? ` with IOPL ${cpu.iopl}` : ''}`,
-              0,
-            );
-          }
-        }
-        HANDLERS[insn.form.id]!(cpu, insn);
-        cpu.instructions++;
-        if (cpu.cpl === 3) cpu.userInstructions++;
-        cpu.cycles++;
+        // the straight-line part of the batch: no try/catch inside, so it optimises well
+        this.executeUntil(cycleBound, limit);
       } catch (e) {
+        cpu.instructions++;
+        cpu.cycles++;
         if (e instanceof CpuException) {
-          cpu.eip = start;
-          cpu.instructions++;
-          cpu.cycles++;
+          cpu.eip = cpu.insnStart; // a fault restarts its instruction
           this.deliver(e.vector, e.errorCode, 'exception');
         } else if (e instanceof SoftwareInterrupt) {
-          cpu.instructions++;
-          cpu.cycles++;
           this.deliver(e.vector, undefined, 'software');
         } else {
           throw e;
@@ -85,11 +69,34 @@ export class Interpreter {
       }
       if (cpu.breakBatch) {
         cpu.breakBatch = false;
-        if (cpu.halted) return BatchEnd.Halted;
-        return BatchEnd.Bound;
+        return cpu.halted ? BatchEnd.Halted : BatchEnd.Bound;
       }
     }
     return cpu.halted ? BatchEnd.Halted : BatchEnd.Bound;
+  }
+
+  /**
+   * Execute instructions until a bound, or until one sets `breakBatch`. Faults propagate to
+   * runBatch with `insnStart` naming the faulting instruction.
+   */
+  private executeUntil(cycleBound: number, instructionBound: number): void {
+    const cpu = this.cpu;
+    const privilege = this.privilege;
+    while (cpu.cycles < cycleBound && cpu.instructions < instructionBound) {
+      const start = cpu.eip;
+      cpu.insnStart = start;
+      const insn = cpu.fetch();
+      cpu.eip = (start + insn.length) >>> 0;
+      const p = privilege[insn.form.id]!;
+      if (p !== 0 && (p === 1 ? cpu.cpl !== 0 : cpu.cpl > cpu.iopl)) {
+        throw gp(`'${insn.form.mnemonic}' at CPL ${cpu.cpl}${p === 2 ? ` with IOPL ${cpu.iopl}` : ''}`, 0);
+      }
+      HANDLERS[insn.form.id]!(cpu, insn);
+      cpu.instructions++;
+      if (cpu.cpl === 3) cpu.userInstructions++;
+      cpu.cycles++;
+      if (cpu.breakBatch) return;
+    }
   }
 
   private deliver(
