@@ -237,10 +237,11 @@ export class Cpu implements ByteSource {
   private pageFault(linear: number, present: boolean, write: boolean, user: boolean): CpuException {
     this.cr2 = linear >>> 0;
     const code = (present ? 1 : 0) | (write ? 2 : 0) | (user ? 4 : 0);
-    return fault(
+    return new CpuException(
       VECTOR.PF,
-      `page fault at 0x${(linear >>> 0).toString(16)} (${present ? 'protection' : 'not present'}, ${write ? 'write' : 'read'}, ${user ? 'user' : 'supervisor'})`,
       code,
+      () =>
+        `page fault at 0x${(linear >>> 0).toString(16)} (${present ? 'protection' : 'not present'}, ${write ? 'write' : 'read'}, ${user ? 'user' : 'supervisor'})`,
     );
   }
 

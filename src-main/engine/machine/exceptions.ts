@@ -55,12 +55,22 @@ export function exceptionClass(vector: number): ExceptionClass {
  * inside the CPU (no stack trace is captured), caught by the delivery routine.
  */
 export class CpuException {
+  private text: string | (() => string);
+
   constructor(
     readonly vector: number,
     /** pushed on the handler's stack; undefined for vectors without one */
     readonly errorCode: number | undefined,
-    readonly reason: string,
-  ) {}
+    /** why, for people; a function when building the text would cost the hot path (#PF) */
+    reason: string | (() => string),
+  ) {
+    this.text = reason;
+  }
+
+  get reason(): string {
+    if (typeof this.text === 'function') this.text = this.text();
+    return this.text;
+  }
 
   get name(): string {
     return VECTOR_NAMES[this.vector] ?? `vector ${this.vector}`;
@@ -72,7 +82,11 @@ export class CpuException {
   }
 }
 
-export function fault(vectorNumber: number, reason: string, errorCode?: number): CpuException {
+export function fault(
+  vectorNumber: number,
+  reason: string | (() => string),
+  errorCode?: number,
+): CpuException {
   return new CpuException(
     vectorNumber,
     WITH_ERROR_CODE.has(vectorNumber) ? (errorCode ?? 0) : undefined,

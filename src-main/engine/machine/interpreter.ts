@@ -89,7 +89,10 @@ export class Interpreter {
       cpu.eip = (start + insn.length) >>> 0;
       const p = privilege[insn.form.id]!;
       if (p !== 0 && (p === 1 ? cpu.cpl !== 0 : cpu.cpl > cpu.iopl)) {
-        throw gp(`'${insn.form.mnemonic}' at CPL ${cpu.cpl}${p === 2 ? ` with IOPL ${cpu.iopl}` : ''}`, 0);
+        throw gp(
+          `'${insn.form.mnemonic}' at CPL ${cpu.cpl}${p === 2 ? ` with IOPL ${cpu.iopl}` : ''}`,
+          0,
+        );
       }
       HANDLERS[insn.form.id]!(cpu, insn);
       cpu.instructions++;
