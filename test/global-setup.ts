@@ -6,6 +6,8 @@ export default function setup(): void {
   const missing = [
     ['nasm', ['-v'], 'nasm'],
     ['ndisasm', ['-v'], 'nasm'],
+    ['qemu-system-i386', ['--version'], 'qemu-system-x86'],
+    ['cc', ['--version'], 'gcc'],
   ].filter(([cmd, args]) => spawnSync(cmd as string, args as string[]).status !== 0);
   if (missing.length > 0) {
     throw new Error(

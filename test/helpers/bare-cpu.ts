@@ -91,7 +91,10 @@ export interface Trap {
  * Run `source` and stop at the first exception or interrupt the CPU would deliver (caught by
  * the delivery hook, as a hypervisor technique would), or at hlt.
  */
-export function firstTrap(source: string, options: { isa?: IsaVariant; ring3?: boolean } = {}): { trap: Trap | undefined; cpu: Cpu } {
+export function firstTrap(
+  source: string,
+  options: { isa?: IsaVariant; ring3?: boolean } = {},
+): { trap: Trap | undefined; cpu: Cpu } {
   const run = bareCpu(source, options);
   if (options.ring3) enterRing3(run);
   let trap: Trap | undefined;

@@ -211,8 +211,8 @@ function mulberry32(seed: number): () => number {
 }
 
 const EDGE_VALUES = [
-  0, 1, 2, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x7fffffff, 0x80000000, 0xffffffff,
-  0xfffffffe, 0x55555555, 0xaaaaaaaa,
+  0, 1, 2, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x7fffffff, 0x80000000, 0xffffffff, 0xfffffffe,
+  0x55555555, 0xaaaaaaaa,
 ];
 
 function hex(value: number): string {
@@ -298,7 +298,8 @@ class Generator {
     const size = this.size();
     const op = this.pick(['add', 'sub', 'cmp', 'cmp', 'neg'] as const);
     if (op === 'neg') this.emit(`neg ${this.reg(size)}`, FLAG_EFFECTS.neg!);
-    else if (this.chance(0.5)) this.emit(`${op} ${this.reg(size)}, ${hex(this.value(size))}`, FLAG_EFFECTS[op]!);
+    else if (this.chance(0.5))
+      this.emit(`${op} ${this.reg(size)}, ${hex(this.value(size))}`, FLAG_EFFECTS[op]!);
     else this.emit(`${op} ${this.reg(size)}, ${this.reg(size)}`, FLAG_EFFECTS[op]!);
   }
 

@@ -169,7 +169,8 @@ export class Assembler {
     for (let passNo = 1; passNo <= MAX_PASSES; passNo++) {
       const pass = new Pass(previous, false, origin);
       this.runPass(pass, undefined);
-      const stable = passNo > 1 && sameSymbols(previous, pass.current);
+      const nextOrigin = this.findOrigin(pass);
+      const stable = passNo > 1 && nextOrigin === origin && sameSymbols(previous, pass.current);
       previous = pass.current;
       if (stable) {
         const out: number[] = [];
@@ -188,7 +189,7 @@ export class Assembler {
           passes: passNo + 1,
         };
       }
-      origin = this.findOrigin(pass);
+      origin = nextOrigin;
     }
     throw new AsmError(
       `label addresses did not settle after ${MAX_PASSES} passes (an instruction's size depends on its own address)`,
@@ -196,6 +197,10 @@ export class Assembler {
     );
   }
 
+  /**
+   * The origin from `org`. Before the first pass only constants are known; an origin named by
+   * an `equ` (X equ 0x100000 / org X) is found after the first pass and the passes go on.
+   */
   private findOrigin(pass?: Pass): number {
     let origin: number | undefined;
     for (const line of this.lines) {
@@ -203,7 +208,11 @@ export class Assembler {
       if (st.kind !== 'org') continue;
       const v = this.evaluate(st.value, line, pass ?? new Pass(new Map(), false, 0), 0, st.column);
       if (v.value === undefined) {
-        throw new AsmError('org needs a value known in the first pass', loc(line, st.column));
+        if (!pass) return 0;
+        throw new AsmError(
+          'org needs a value known before any code (a constant or an equ)',
+          loc(line, st.column),
+        );
       }
       if (origin !== undefined && origin !== v.value) {
         throw new AsmError('a flat binary has one origin: org given twice', loc(line, st.column));

@@ -261,12 +261,16 @@ H['xchg'] = (cpu, i) => {
 H['xadd'] = (cpu, i) => {
   const size = sizeOf(i, 0);
   const src = cpu.getReg(i.reg, size);
-  let old = 0;
-  rmw(cpu, i, (dst) => {
-    old = dst;
-    return cpu.alu.add(dst, src, size);
-  });
-  cpu.setReg(i.reg, size, old);
+  const dst = rmwRead(cpu, i, size);
+  const sum = cpu.alu.add(dst, src, size);
+  if (i.mem) {
+    rmwWrite(cpu, i, size, sum);
+    cpu.setReg(i.reg, size, dst);
+  } else {
+    // SDM XADD: SRC := DEST, then DEST := sum — with one register for both, the sum wins
+    cpu.setReg(i.reg, size, dst);
+    cpu.setReg(i.rm, size, sum);
+  }
 };
 H['cmpxchg'] = (cpu, i) => {
   const size = sizeOf(i, 0);

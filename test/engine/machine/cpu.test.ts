@@ -131,7 +131,10 @@ describe('self-modifying code', () => {
 describe('the classic quirks at CPL 3, and the strict ISA', () => {
   const ring3 = { ring3: true } as const;
   it('pushf reveals the real IF; popf silently keeps IF (classic)', () => {
-    const { trap, cpu } = firstTrap('pushfd\npop eax\npush dword 0\npopfd\npushfd\npop ebx\nhlt', ring3);
+    const { trap, cpu } = firstTrap(
+      'pushfd\npop eax\npush dword 0\npopfd\npushfd\npop ebx\nhlt',
+      ring3,
+    );
     // hlt at CPL 3 is the first trap: everything before it ran without a fault
     expect(trap).toMatchObject({ vector: 13 });
     expect(cpu.regs[0]! & 0x200).toBe(0); // IF was 0 in the bare CPU
@@ -165,8 +168,20 @@ describe('the classic quirks at CPL 3, and the strict ISA', () => {
     });
   }
   it('privileged instructions fault at CPL 3 on both ISAs, cli/sti by IOPL', () => {
-    for (const insn of ['cli', 'sti', 'hlt', 'mov cr3, eax', 'lgdt [0x4000]', 'invlpg [0]', 'in al, 0x80', 'wbinvd']) {
-      expect(firstTrap(`${insn}\nnop`, ring3).trap, insn).toMatchObject({ vector: 13, errorCode: 0 });
+    for (const insn of [
+      'cli',
+      'sti',
+      'hlt',
+      'mov cr3, eax',
+      'lgdt [0x4000]',
+      'invlpg [0]',
+      'in al, 0x80',
+      'wbinvd',
+    ]) {
+      expect(firstTrap(`${insn}\nnop`, ring3).trap, insn).toMatchObject({
+        vector: 13,
+        errorCode: 0,
+      });
     }
   });
   it('vmcall raises #UD on this CPU', () => {
@@ -192,5 +207,13 @@ describe('the classic quirks at CPL 3, and the strict ISA', () => {
       mov dword [0x50010], 7`);
     expect(trap).toMatchObject({ vector: 14, errorCode: 2 });
     expect(cpu.cr2).toBe(0x50010);
+  });
+});
+
+describe('instructions whose operands may be one register', () => {
+  it('xadd r, r with the same register leaves the sum (SDM: DEST is written last)', () => {
+    const cpu = exec('mov edi, 0x4134\nxadd di, di\nmov eax, 5\nxadd eax, eax');
+    expect(cpu.regs[7]).toBe(0x8268);
+    expect(cpu.regs[0]).toBe(10);
   });
 });
