@@ -49,6 +49,7 @@ const KERNELS: readonly KernelCase[] = [
   { name: 'paging', end: { kind: 'exit', value: EXIT_OK } },
   { name: 'timer', end: { kind: 'exit', value: EXIT_OK } },
   { name: 'sensitive', end: { kind: 'exit', value: EXIT_OK } },
+  { name: 'strings', end: { kind: 'exit', value: EXIT_OK } },
   { name: 'doublefault', end: { kind: 'exit', value: EXIT_OK } },
   { name: 'triple', end: { kind: 'triple-fault' } },
   { name: 'halt', end: { kind: 'halted' }, timeoutMs: 1500 },
