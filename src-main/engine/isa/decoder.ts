@@ -79,6 +79,12 @@ export interface DecodedInstruction {
   readonly imm: number;
   /** The second immediate (enter's imm8) or the far pointer's selector; 0 if none. */
   readonly imm2: number;
+  /**
+   * A slot the executor fills with its handler for this very instruction, so that a decoded
+   * instruction taken from the cache runs without looking its handler up again. Undefined
+   * until the first execution; the decoder knows nothing of what goes in it.
+   */
+  exec: unknown;
 }
 
 export type DecodeResult =
@@ -605,6 +611,7 @@ function decodeHere(): DecodeResult {
       mem,
       imm,
       imm2,
+      exec: undefined,
     },
   };
 }

@@ -6,7 +6,7 @@
 
 import { type Cpu, TripleFault } from './cpu';
 import { CpuException, gp } from './exceptions';
-import { HANDLERS, privilegeTable, SoftwareInterrupt } from './exec';
+import { type Handler, handlerFor, privilegeTable, SoftwareInterrupt } from './exec';
 
 /** What stopped a batch. */
 export const enum BatchEnd {
@@ -94,7 +94,9 @@ export class Interpreter {
           0,
         );
       }
-      HANDLERS[insn.form.id]!(cpu, insn);
+      let handler = insn.exec as Handler | undefined;
+      if (handler === undefined) handler = insn.exec = handlerFor(insn);
+      handler(cpu, insn);
       cpu.instructions++;
       if (cpu.cpl === 3) cpu.userInstructions++;
       cpu.cycles++;
