@@ -562,7 +562,7 @@ H['popf'] = (cpu, i) => {
   cpu.regs[4] = (cpu.regs[4]! + size / 8) >>> 0;
   const before = cpu.systemFlags;
   cpu.setEflags(v, popfMask(cpu, size));
-  if ((before ^ cpu.systemFlags) & FLAG_IF) cpu.breakBatch = true;
+  if ((before ^ cpu.systemFlags) & (FLAG_IF | FLAG_TF)) cpu.breakBatch = true;
 };
 /**
  * Which EFLAGS bits popf/iret may change: IOPL only at CPL 0, IF only when CPL <= IOPL; the

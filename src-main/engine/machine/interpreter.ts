@@ -5,7 +5,8 @@
 // software interrupt returns after it.
 
 import { type Cpu, TripleFault } from './cpu';
-import { CpuException, gp } from './exceptions';
+import { CpuException, gp, VECTOR } from './exceptions';
+import { FLAG_TF } from './alu';
 import { type Handler, handlerFor, privilegeTable, SoftwareInterrupt } from './exec';
 
 /** What stopped a batch. */
@@ -52,9 +53,17 @@ export class Interpreter {
           return BatchEnd.Bound;
         }
       }
+      // TF: single-step. Each instruction that starts with TF set is followed by a #DB trap
+      // (SDM 17.3.1.4); the instruction that sets TF does not trap itself.
+      const singleStep = (cpu.systemFlags & FLAG_TF) !== 0;
+      if (singleStep) limit = Math.min(limit, cpu.instructions + 1);
       try {
         // the straight-line part of the batch: no try/catch inside, so it optimises well
         this.executeUntil(cycleBound, limit);
+        if (singleStep && !cpu.halted) {
+          this.deliver(VECTOR.DB, undefined, 'exception');
+          return BatchEnd.Bound;
+        }
       } catch (e) {
         cpu.instructions++;
         cpu.cycles++;

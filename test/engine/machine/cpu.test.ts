@@ -217,3 +217,12 @@ describe('instructions whose operands may be one register', () => {
     expect(cpu.regs[0]).toBe(10);
   });
 });
+
+describe('single-step', () => {
+  it('TF raises #DB after the next instruction, not after the popf that set it', () => {
+    const { trap, cpu } = firstTrap('pushfd\nor dword [esp], 0x100\npopfd\nmov eax, 7\nmov ebx, 8');
+    expect(trap?.vector).toBe(1);
+    expect(cpu.regs[0]).toBe(7); // the instruction after popf ran…
+    expect(cpu.regs[3]).not.toBe(8); // …and the trap came before the next one
+  });
+});
