@@ -140,6 +140,12 @@ export function set(cpu: Cpu, i: D, k: number, value: number): void {
   }
 }
 
+/**
+ * CR4 bits a write may set: VME, PVI, DE, PSE and PGE (accepted; global pages are flushed like
+ * any other, which the SDM allows). Others raise #GP(0), as on a CPU without those features.
+ */
+const CR4_ACCEPTED = 0x01 | 0x02 | 0x08 | 0x10 | 0x80;
+
 function readControlRegister(cpu: Cpu, n: number): number {
   switch (n) {
     case 0:
@@ -227,8 +233,8 @@ H['mov-to-cr'] = (cpu, i) => {
       cpu.flushTlb();
       return;
     case 4:
-      if (v & ~0x10 & ~0x80 & ~0x2 & ~0x1 & ~0x8)
-        throw gp(`CR4: reserved bits in 0x${v.toString(16)}`, 0);
+      if (v & ~CR4_ACCEPTED)
+        throw gp(`CR4: bits 0x${(v & ~CR4_ACCEPTED).toString(16)} are reserved here`, 0);
       cpu.cr4 = v;
       cpu.flushTlb();
       return;
@@ -245,17 +251,17 @@ H['xchg'] = (cpu, i) => {
     cpu.setReg(i.reg, size, a);
     return;
   }
-  const s8 = sizeOf(i, 0);
-  const r = cpu.getReg(i.reg, s8);
+  const width = sizeOf(i, 0);
+  const r = cpu.getReg(i.reg, width);
   if (i.mem) {
     const lin = linearAddress(cpu, i);
-    const m = cpu.readSized(lin, s8);
-    cpu.writeSized(lin, s8, r);
-    cpu.setReg(i.reg, s8, m);
+    const m = cpu.readSized(lin, width);
+    cpu.writeSized(lin, width, r);
+    cpu.setReg(i.reg, width, m);
   } else {
-    const m = cpu.getReg(i.rm, s8);
-    cpu.setReg(i.rm, s8, r);
-    cpu.setReg(i.reg, s8, m);
+    const m = cpu.getReg(i.rm, width);
+    cpu.setReg(i.rm, width, r);
+    cpu.setReg(i.reg, width, m);
   }
 };
 H['xadd'] = (cpu, i) => {
@@ -1206,8 +1212,6 @@ export const HANDLERS: readonly Handler[] = FORMS.map((f) => H[f.op] ?? missing(
 export const UNHANDLED_OPS: readonly string[] = [
   ...new Set(FORMS.filter((f) => !H[f.op]).map((f) => f.op)),
 ];
-
-export { FLAG_TF };
 
 // ---- specialised handlers -------------------------------------------------------------------
 // The interpreter runs most of its time in a handful of forms (register moves, ALU on
