@@ -50,27 +50,7 @@ isprime:
     xor eax, eax
     ret
 
-print_dec:                      ; eax -> decimal on COM1
-    mov ecx, 10
-    xor esi, esi
-.div:
-    xor edx, edx
-    div ecx
-    push edx
-    inc esi
-    test eax, eax
-    jnz .div
-.out:
-    pop eax
-    add al, '0'
-    call putc
-    dec esi
-    jnz .out
-    ret
-putc:
-    mov dx, 0x3f8
-    out dx, al
-    ret
+%include "serial.inc"
 load_end:
     times 4096 db 0
 stack_top:

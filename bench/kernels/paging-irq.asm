@@ -119,29 +119,7 @@ timer_handler:
     pop eax
     iret
 
-print_dec:
-    push esi
-    mov ecx, 10
-    xor esi, esi
-.div:
-    xor edx, edx
-    div ecx
-    push edx
-    inc esi
-    test eax, eax
-    jnz .div
-.out:
-    pop eax
-    add al, '0'
-    call putc
-    dec esi
-    jnz .out
-    pop esi
-    ret
-putc:
-    mov dx, 0x3f8
-    out dx, al
-    ret
+%include "serial.inc"
 
 align 8
 gdt:

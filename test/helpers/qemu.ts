@@ -27,7 +27,7 @@
 // last resort behind it.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -138,6 +138,22 @@ export function qemuRun(kernelPath: string, options: QemuOptions = {}): QemuResu
       stderr,
       elapsedMs,
     };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Write `image` as `name` in a fresh folder and boot it from there with qemuRun, so that the
+ *  multiboot command line starts with `name` (QEMU puts the -kernel string there as given). */
+export function qemuRunImage(
+  image: Uint8Array,
+  name = 'k.bin',
+  options: Omit<QemuOptions, 'cwd'> = {},
+): QemuResult {
+  const dir = mkdtempSync(path.join(tmpdir(), 'vmwb-image-'));
+  try {
+    writeFileSync(path.join(dir, name), image);
+    return qemuRun(name, { ...options, cwd: dir });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

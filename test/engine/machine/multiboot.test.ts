@@ -3,9 +3,7 @@
 // suites boot the probe and the bad images on qemu-system-i386 to check that QEMU still says
 // exactly that, and that our loader leaves the state QEMU leaves for other configurations too.
 
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { assemble } from '../../../src-main/engine/asm/assembler';
@@ -22,6 +20,7 @@ import {
   parseMultibootHeader,
 } from '../../../src-main/engine/machine/multiboot';
 import { nasm } from '../../helpers/nasm';
+import { qemuAvailable, type QemuResult, qemuRunImage } from '../../helpers/qemu';
 
 const KERNELS = path.resolve(__dirname, '../../fixtures/kernels');
 const PROBE_SOURCE = readFileSync(path.join(KERNELS, 'boot-probe.asm'), 'utf8');
@@ -712,52 +711,12 @@ describe('loadMultiboot', () => {
 
 // ------------------------------------------------------------------ against QEMU itself
 
-interface QemuRun {
-  status: number | null;
-  serial: string;
-  stderr: string;
-}
-
-function qemuAvailable(): boolean {
-  return spawnSync('qemu-system-i386', ['--version']).status === 0;
-}
-
 /** Boot `kernel` as ./NAME (so the command line starts with NAME) with -kernel. */
-function bootOnQemu(kernel: Uint8Array, name: string, args: string[]): Promise<QemuRun> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'vmwb-mb-'));
-  writeFileSync(path.join(dir, name), kernel);
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      'qemu-system-i386',
-      [
-        '-kernel',
-        name,
-        '-display',
-        'none',
-        '-no-reboot',
-        '-serial',
-        'file:serial.txt',
-        '-device',
-        'isa-debug-exit,iobase=0xf4,iosize=0x04',
-        ...args,
-      ],
-      { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      let serial = '';
-      try {
-        serial = readFileSync(path.join(dir, 'serial.txt'), 'latin1');
-      } catch {
-        // QEMU refused the image before creating the serial file
-      }
-      rmSync(dir, { recursive: true, force: true });
-      resolve({ status, serial, stderr });
-    });
+function boot(kernel: Uint8Array, name: string, memory: string, append?: string): QemuResult {
+  return qemuRunImage(kernel, name, {
+    memory,
+    timeoutMs: 30_000,
+    ...(append !== undefined ? { append } : {}),
   });
 }
 
@@ -766,24 +725,18 @@ describe('against qemu-system-i386', () => {
     expect(qemuAvailable()).toBe(true);
   });
 
-  it('prints what the test expects for the probe (-m 64 -append "workload=syscall n=5")', async () => {
-    const run = await bootOnQemu(probe(), 'k.bin', ['-m', '64', '-append', 'workload=syscall n=5']);
+  it('prints what the test expects for the probe (-m 64 -append "workload=syscall n=5")', () => {
+    const run = boot(probe(), 'k.bin', '64', 'workload=syscall n=5');
     expect(run.status).toBe(1); // isa-debug-exit: (0 << 1) | 1
-    expect(run.serial).toBe(QEMU_PROBE_M64);
+    expect(run.serial.toString('latin1')).toBe(QEMU_PROBE_M64);
   });
 
-  it('agrees with our loader for other RAM sizes, command lines and load layouts', async () => {
-    const configs: [string, Uint8Array, string, string[], string][] = [
-      ['k.bin', probe(), '128', [], multibootCommandLine('k.bin')],
-      ['k.bin', probe(), '2', ['-append', 'x'], multibootCommandLine('k.bin', 'x')],
-      [
-        'kernel.bin',
-        probe(),
-        '3000',
-        ['-append', '  a  b '],
-        multibootCommandLine('kernel.bin', '  a  b '),
-      ],
-      ['k2.bin', probe([['LOAD_ADDR', '0x200000']]), '32', ['-append', 'n=1'], 'k2.bin n=1'],
+  it('agrees with our loader for other RAM sizes, command lines and load layouts', () => {
+    const configs: [string, Uint8Array, string, string | undefined, string][] = [
+      ['k.bin', probe(), '128', undefined, multibootCommandLine('k.bin')],
+      ['k.bin', probe(), '2', 'x', multibootCommandLine('k.bin', 'x')],
+      ['kernel.bin', probe(), '3000', '  a  b ', multibootCommandLine('kernel.bin', '  a  b ')],
+      ['k2.bin', probe([['LOAD_ADDR', '0x200000']]), '32', 'n=1', 'k2.bin n=1'],
       [
         'k3.bin',
         probe([
@@ -791,13 +744,11 @@ describe('against qemu-system-i386', () => {
           ['BSS_SIZE', '0x10000'],
         ]),
         '4097k',
-        ['-append', 'workload=syscall n=5'],
+        'workload=syscall n=5',
         'k3.bin workload=syscall n=5',
       ],
     ];
-    const runs = await Promise.all(
-      configs.map(([name, bytes, m, args]) => bootOnQemu(bytes, name, ['-m', m, ...args])),
-    );
+    const runs = configs.map(([name, bytes, m, append]) => boot(bytes, name, m, append));
     configs.forEach(([, bytes, m, , cmd], i) => {
       const ramBytes = m.endsWith('k')
         ? Math.ceil((parseInt(m) * 1024) / 8192) * 8192
@@ -805,11 +756,13 @@ describe('against qemu-system-i386', () => {
       const memory = new SparseMemory(ramBytes);
       const state = loadMultiboot(memory, bytes, { cmdline: cmd, memoryBytes: ramBytes });
       expect({ m, status: runs[i]!.status }).toEqual({ m, status: 1 });
-      expect(runs[i]!.serial).toBe(probeReport(memory, state, parseMultibootHeader(bytes)));
+      expect(runs[i]!.serial.toString('latin1')).toBe(
+        probeReport(memory, state, parseMultibootHeader(bytes)),
+      );
     });
   });
 
-  it("refuses the images QEMU refuses, with QEMU's reasons", async () => {
+  it("refuses the images QEMU refuses, with QEMU's reasons", () => {
     const images: Uint8Array[] = [
       image({ loadAddr: 0x100010 }),
       image({ headerAddr: 0x100010 }),
@@ -820,7 +773,7 @@ describe('against qemu-system-i386', () => {
       image({ flags: 0 }),
       image({ checksum: 0 }),
     ];
-    const runs = await Promise.all(images.map((b) => bootOnQemu(b, 'k.bin', ['-m', '64'])));
+    const runs = images.map((b) => boot(b, 'k.bin', '64'));
     QEMU_REFUSALS.forEach(([what, reason, qemuSays], i) => {
       expect({ what, status: runs[i]!.status }).toEqual({ what, status: 1 });
       expect(runs[i]!.stderr).toContain(qemuSays);
@@ -828,13 +781,13 @@ describe('against qemu-system-i386', () => {
     });
   });
 
-  it('boots what we accept with a warning (video mode, unknown flag bits), as QEMU does', async () => {
+  it('boots what we accept with a warning (video mode, unknown flag bits), as QEMU does', () => {
     const images = [
       image({ flags: 0x10004 }),
       image({ flags: 0x1fff8 }),
       image({ offset: 8140, size: 8200 }),
     ];
-    const runs = await Promise.all(images.map((b) => bootOnQemu(b, 'k.bin', ['-m', '64'])));
+    const runs = images.map((b) => boot(b, 'k.bin', '64'));
     expect(runs.map((r) => r.status)).toEqual([85, 85, 85]); // exit value 42: (42 << 1) | 1
     expect(runs[0]!.stderr).toContain("multiboot knows VBE. we don't");
     for (const b of images)

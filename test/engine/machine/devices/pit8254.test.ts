@@ -4,27 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { PortBus } from '../../../../src-main/engine/machine/bus';
 import { Pic8259 } from '../../../../src-main/engine/machine/devices/pic8259';
 import { PIT_HZ, Pit8254 } from '../../../../src-main/engine/machine/devices/pit8254';
-import {
-  type InterruptLine,
-  type ModeledClock,
-} from '../../../../src-main/engine/machine/interfaces';
+import { type ModeledClock } from '../../../../src-main/engine/machine/interfaces';
+import { RecordingLine as Line } from '../../../helpers/interrupt-line';
 
 class Clock implements ModeledClock {
   cycles = 0;
   constructor(readonly frequencyHz = 1_000_000_000) {}
-}
-
-/** Records the level and counts rising edges. */
-class Line implements InterruptLine {
-  level = false;
-  rises = 0;
-  raise(): void {
-    if (!this.level) this.rises++;
-    this.level = true;
-  }
-  lower(): void {
-    this.level = false;
-  }
 }
 
 /** The first cycle at which `t` ticks have elapsed since a load at `load` (BigInt reference). */

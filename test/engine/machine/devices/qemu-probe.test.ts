@@ -8,10 +8,6 @@
 // Left out on purpose: the state before the kernel (SeaBIOS leaves the PIC IMRs at 0xb8/0x8e;
 // this machine has no BIOS), and ports of devices this machine does not have (QEMU's floppy
 // controller answers 0x3f7).
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PortBus } from '../../../../src-main/engine/machine/bus';
 import { DebugExit } from '../../../../src-main/engine/machine/devices/debug-exit';
@@ -21,6 +17,7 @@ import { PostPort } from '../../../../src-main/engine/machine/devices/post-port'
 import { Uart16550 } from '../../../../src-main/engine/machine/devices/uart16550';
 import { type PortSize } from '../../../../src-main/engine/machine/interfaces';
 import { nasm } from '../../../helpers/nasm';
+import { qemuAvailable, qemuRunImage } from '../../../helpers/qemu';
 
 type Step = readonly [op: 1 | 2 | 3, size: PortSize | 0, port: number, value: number];
 const out = (size: PortSize, port: number, value: number): Step => [1, size, port, value];
@@ -434,47 +431,6 @@ bss_end:
 `;
 }
 
-function bootOnQemu(
-  kernel: Uint8Array,
-): Promise<{ status: number | null; serial: string; stderr: string }> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'vmwb-devprobe-'));
-  writeFileSync(path.join(dir, 'k.bin'), kernel);
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      'qemu-system-i386',
-      [
-        '-kernel',
-        'k.bin',
-        '-m',
-        '64',
-        '-display',
-        'none',
-        '-no-reboot',
-        '-serial',
-        'file:serial.txt',
-        '-device',
-        'isa-debug-exit,iobase=0xf4,iosize=0x04',
-      ],
-      { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      let serial = '';
-      try {
-        serial = readFileSync(path.join(dir, 'serial.txt'), 'latin1');
-      } catch {
-        // QEMU stopped before creating the file
-      }
-      rmSync(dir, { recursive: true, force: true });
-      resolve({ status, serial, stderr });
-    });
-  });
-}
-
 describe('devices against qemu-system-i386 7.2', () => {
   it('our devices answer the probe script as QEMU does', () => {
     const { output, exits } = replay();
@@ -482,14 +438,14 @@ describe('devices against qemu-system-i386 7.2', () => {
     expect(exits).toEqual([]); // the unaligned writes to isa-debug-exit were dropped
   });
 
-  it('QEMU still answers it that way', async () => {
-    expect(spawnSync('qemu-system-i386', ['--version']).status, 'qemu-system-i386 on PATH').toBe(0);
+  it('QEMU still answers it that way', () => {
+    expect(qemuAvailable(), 'qemu-system-i386 on PATH').toBe(true);
     const built = nasm(probeSource());
     expect(built.stderr).toBe('');
     expect(built.ok).toBe(true);
-    const run = await bootOnQemu(built.bytes);
+    const run = qemuRunImage(built.bytes, 'k.bin', { timeoutMs: 30_000 });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(1); // isa-debug-exit: (0 << 1) | 1
-    expect(run.serial).toBe(QEMU_OUTPUT);
+    expect(run.serial.toString('latin1')).toBe(QEMU_OUTPUT);
   });
 });

@@ -3,19 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { PortBus } from '../../../../src-main/engine/machine/bus';
 import { Uart16550 } from '../../../../src-main/engine/machine/devices/uart16550';
-import { type InterruptLine } from '../../../../src-main/engine/machine/interfaces';
-
-class Line implements InterruptLine {
-  level = false;
-  rises = 0;
-  raise(): void {
-    if (!this.level) this.rises++;
-    this.level = true;
-  }
-  lower(): void {
-    this.level = false;
-  }
-}
+import { RecordingLine as Line } from '../../../helpers/interrupt-line';
 
 const THR = 0x3f8;
 const IER = 0x3f9;
