@@ -478,7 +478,6 @@ export class Cpu implements ByteSource {
     this.segLimit[seg] = d.limit;
     this.segAccess[seg] = d.access;
     this.segFlags[seg] = d.flags;
-    if (seg === SEG_CS) this.breakBatch = true;
   }
 
   /** A null selector in DS/ES/FS/GS: loads fine, faults on use (we keep a flat base). */
@@ -740,7 +739,6 @@ export class Cpu implements ByteSource {
     if (type === 0x0e) clear |= FLAG_IF;
     this.systemFlags &= ~clear;
     this.halted = false;
-    this.breakBatch = true;
   }
 
   saveSegment(seg: number): Descriptor & { selector: number } {

@@ -800,6 +800,8 @@ H['iret'] = (cpu, i) => {
   // The flags image is judged by the CPL *before* the return (SDM IRET): at CPL > 0 IOPL
   // is kept, and IF is kept unless CPL <= IOPL — silently.
   const m = popfMask(cpu, size) | FLAG_RF;
+  // a change of IF or TF must end the batch, so the interpreter looks at interrupts again
+  if ((flags ^ cpu.systemFlags) & m & (FLAG_IF | FLAG_TF)) cpu.breakBatch = true;
   if (rpl === cpu.cpl) {
     cpu.loadCodeSegment(cs, d, rpl);
     cpu.regs[4] = (cpu.regs[4]! + (3 * size) / 8) >>> 0;
