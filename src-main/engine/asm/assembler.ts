@@ -408,12 +408,13 @@ export class Assembler {
     let size = 0;
     for (const item of items) {
       if (item.kind === 'bytes') {
-        const padded = Math.ceil(Math.max(item.bytes.length, 1) / width) * width;
+        // a string fills whole data units (dw 'abc' is 4 bytes); an empty string is nothing
+        const padded = Math.ceil(item.bytes.length / width) * width;
         if (pass.final) {
           out.push(...item.bytes);
           for (let i = item.bytes.length; i < padded; i++) out.push(0);
         }
-        size += item.bytes.length === 0 ? 0 : padded;
+        size += padded;
         continue;
       }
       if (pass.final) {
