@@ -8,6 +8,7 @@ import { asmCommand } from './cli/asm-command';
 import { disasmCommand } from './cli/disasm-command';
 import { type CommandIo, processIo } from './cli/io';
 import { runCommand } from './cli/run-command';
+import { guestCommand } from './cli/guest-command';
 
 type Command = (argv: readonly string[], io: CommandIo) => number | Promise<number>;
 
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   asm: { run: asmCommand, summary: 'assemble NASM-syntax source into a flat binary' },
   disasm: { run: disasmCommand, summary: 'disassemble a flat binary into NASM source' },
   run: { run: runCommand, summary: 'boot a multiboot kernel on the simulated PC' },
+  guest: { run: guestCommand, summary: 'build the guest kernel, list its workloads' },
 };
 
 function help(): string {

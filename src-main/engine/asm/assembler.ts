@@ -468,12 +468,18 @@ export class Assembler {
       st.operands.forEach((op) => this.requireKnown(op, line, pass, address));
     }
     try {
-      const enc = encode(st.mnemonic, operands, address, {
-        lock: st.lock,
-        ...(st.rep ? { rep: st.rep } : {}),
-        ...(st.operandSize ? { operandSize: st.operandSize } : {}),
-        ...(st.segment !== undefined ? { segment: st.segment } : {}),
-      });
+      const enc = encode(
+        st.mnemonic,
+        operands,
+        address,
+        {
+          lock: st.lock,
+          ...(st.rep ? { rep: st.rep } : {}),
+          ...(st.operandSize ? { operandSize: st.operandSize } : {}),
+          ...(st.segment !== undefined ? { segment: st.segment } : {}),
+        },
+        pass.final,
+      );
       if (pass.final) out.push(...enc.bytes);
       return enc.bytes.length;
     } catch (e) {

@@ -348,6 +348,11 @@ export function encode(
   ops: readonly AsmOperand[],
   address: number,
   prefixes: EncodePrefixes = {},
+  /**
+   * false in an assembler pass before the last: label values may still be stale, so a short
+   * branch that does not reach yet is sized anyway instead of being an error.
+   */
+  final = true,
 ): Encoding {
   const name = mnemonic.toLowerCase();
   const all = formsFor(name).filter((f) => f.encodable);
@@ -410,14 +415,19 @@ export function encode(
   if (candidates.every(undetermined)) throw new EncodeError('operation size not specified');
 
   let best: Encoding | undefined;
+  let outOfRange: Encoding | undefined;
   for (const cand of candidates) {
     if (undetermined(cand)) continue;
     const bytes = emit(cand.form, cand.operandSize, ops, address, prefixes);
-    if (!rel8Fits(cand.form, ops, address, bytes.length)) continue;
+    if (!rel8Fits(cand.form, ops, address, bytes.length)) {
+      if (!outOfRange) outOfRange = { bytes, form: cand.form, operandSize: cand.operandSize };
+      continue;
+    }
     if (!best || bytes.length < best.bytes.length) {
       best = { bytes, form: cand.form, operandSize: cand.operandSize };
     }
   }
+  if (!best && !final) best = outOfRange;
   if (!best) {
     throw new EncodeError(`short jump target out of range (more than 127 bytes away)`, 0);
   }
