@@ -799,7 +799,10 @@ SYS_MAP     equ 6
 SYS_UNMAP   equ 7
 SYS_SLEEP   equ 8
 SYS_SIGNAL  equ 9
-NR_SYSCALLS equ 10
+SYS_CR3LOOP equ 10              ; the kernel-side loops of the cr3, io and sensitive workloads
+SYS_IOLOOP  equ 11
+SYS_PROBE   equ 12
+NR_SYSCALLS equ 13
 
 ENOSYS      equ 38
 ECHILD      equ 10
@@ -824,6 +827,7 @@ syscall:
 syscall_table:
     dd do_exit, sys_write, sys_getpid, sys_yield, sys_wait
     dd sys_fork, sys_map, sys_unmap, sys_sleep, sys_signal
+    dd sys_cr3loop, sys_ioloop, sys_probe
 
 ; check_user: ECX bytes at EBX must lie in user memory. CF=1 when not.
 check_user:
@@ -1067,6 +1071,139 @@ sys_signal:
     mov esi, [current]
     mov [esi + P_HANDLER], ebx
     xor eax, eax
+    ret
+
+; ------------------------------------------------------------- workload system calls
+; Three system calls exist only for workloads: each runs a sensitive sequence n times inside
+; the kernel, where it is legal, so that a workload can measure what one such sequence costs
+; under each virtualization technique. User code cannot run them itself (CPL 3: they fault).
+
+; cr3loop(n): the lecture's first example (section 2), n times: mask interrupts, load the page
+; directory base, unmask them. The loaded value is this process's own page directory, so the
+; address space does not change (but the TLB is flushed every time, as a real switch would).
+; The kernel otherwise runs with IF=0; between two iterations IF=1 for an instruction or two,
+; so a pending timer interrupt is taken here, in kernel mode, and only counts the tick.
+; EAX = the number of loads.
+sys_cr3loop:
+    mov esi, [current]
+    mov ecx, ebx
+    xor edx, edx
+    test ecx, ecx
+    jz .done
+.loop:
+    mov eax, [esi + P_CR3]      ; "the first move instruction is innocuous"
+    CLI                         ; mask interrupts: for the whole machine, not one guest
+    and eax, ~0xFFF             ; the low 12 bits of CR3 are flags, not address
+    LOAD_CR3 eax                ; the page-table base: no guest may set it on its own
+    STI                         ; unmask (and deliver what is pending)
+    inc edx
+    loop .loop
+.done:
+    CLI                         ; back to the kernel's rule: IF=0
+    mov eax, edx
+    ret
+
+; ioloop(n): n pairs of port accesses on port 0x80 (the POST diagnostic port, which every PC
+; decodes and nothing listens to): out writes i, in reads the port back. Port I/O is
+; sensitive (lecture section 4.1): a hypervisor must trap every access and emulate the
+; device. EAX = a checksum of what the reads returned.
+sys_ioloop:
+    mov ecx, ebx
+    xor edx, edx
+    test ecx, ecx
+    jz .done
+.loop:
+    mov al, cl
+    OUTB 0x80, al
+    INB al, 0x80
+    movzx eax, al
+    add edx, eax
+    rol edx, 1
+    loop .loop
+.done:
+    mov eax, edx
+    ret
+
+; probe(n): the kernel looks at its own privilege, n times, with the four behaviour-sensitive
+; probes of the lecture (section 4.3): the CPL in the low 2 bits of CS, IF through pushf, the
+; IDT register through sidt and the low half of CR0 through smsw. None of them traps at any
+; CPL on classic x86: run deprivileged, the kernel sees the truth (CPL 1 or 3, IF as the
+; hypervisor set it, the hypervisor's IDT), not the virtual machine it is meant to see. The
+; first probe is printed:
+;   cs=0008 cpl=0 if=0 sidt=BASE/LIMIT smsw=XXXX
+; EAX = a checksum of every probe.
+sys_probe:
+    mov ecx, ebx
+    xor edx, edx
+    sub esp, 8                  ; sidt stores 6 bytes: limit (16 bits), base (32 bits)
+    test ecx, ecx
+    jz .print
+.loop:
+    READ_CS eax
+    add edx, eax
+    PUSHF
+    pop eax
+    and eax, EFLAGS_IF
+    add edx, eax
+    SIDT [esp + 2]
+    add edx, [esp + 4]
+    movzx eax, word [esp + 2]
+    add edx, eax
+    SMSW eax
+    movzx eax, ax
+    add edx, eax
+    rol edx, 3
+    loop .loop
+.print:
+    KPRINT 'sensitive: cs='
+    READ_CS eax
+    movzx eax, ax
+    call khex4
+    KPRINT ' cpl='
+    and eax, 3
+    call kdec
+    KPRINT ' if='
+    PUSHF
+    pop eax
+    shr eax, 9
+    and eax, 1
+    call kdec
+    KPRINT ' sidt='
+    SIDT [esp + 2]
+    mov eax, [esp + 4]
+    call khex
+    KPRINT '/'
+    movzx eax, word [esp + 2]
+    call khex4
+    KPRINT ' smsw='
+    SMSW eax
+    movzx eax, ax
+    call khex4
+    KPRINT 10
+    add esp, 8
+    mov eax, edx
+    ret
+
+; khex4: AX as 4 hex digits. Preserves all registers.
+khex4:
+    push eax
+    shl eax, 16
+    push ecx
+    mov ecx, 4
+.digit:
+    rol eax, 4
+    push eax
+    and al, 0x0F
+    add al, '0'
+    cmp al, '9'
+    jbe .put
+    add al, 'A' - '9' - 1
+.put:
+    call kputc
+    pop eax
+    loop .digit
+    pop ecx
+    pop eax
     ret
 
 ; -------------------------------------------------------------------------- command line

@@ -12,6 +12,7 @@ import { FileSourceProvider } from '../../../src-main/cli/files';
 import { nasm, nasmAvailable } from '../../helpers/nasm';
 import { qemuAvailable, qemuRunImage } from '../../helpers/qemu';
 import { runOurs } from '../../helpers/machine';
+import { WORKLOADS } from '../../../src-main/engine/guest/workloads';
 
 const GUEST = path.resolve(__dirname, '../../../src-main/engine/guest');
 const MAIN = path.join(GUEST, 'kernel.asm');
@@ -27,20 +28,51 @@ function buildOurs(): Uint8Array {
 
 const image = buildOurs();
 
-/** Each workload with a small n (a few thousand instructions to a few million). */
-const WORKLOADS: ReadonlyArray<readonly [name: string, n: number, result: RegExp]> = [
-  ['syscall', 200, /^syscall: 200 getpid calls, pid 1$/m],
-  ['isprime', 300, /^isprime: 62 primes below 300$/m],
-  ['pgfault', 150, /^pgfault: 150 demand-zero faults, non-zero pages: 0$/m],
-  ['ctxswitch', 200, /^ctxswitch: 200 yields each, child counted 200$/m],
-  ['forkwait', 40, /^forkwait: 40 children forked, exited and reaped$/m],
-  [
-    'divzero',
-    100,
-    /^divzero: 100 divide errors handled; a child without a handler exited with 136$/m,
-  ],
-  ['ptemod', 150, /^ptemod: 150 map\/unmap pairs$/m],
-];
+/** What each workload prints for its small n (WORKLOADS' testN): its result line(s). */
+const RESULTS: Readonly<Record<string, RegExp>> = {
+  syscall: /^syscall: 200 getpid calls, pid 1$/m,
+  isprime: /^isprime: 62 primes below 300$/m,
+  pgfault: /^pgfault: 150 demand-zero faults, non-zero pages: 0$/m,
+  ctxswitch: /^ctxswitch: 200 yields each, child counted 200$/m,
+  forkwait: /^forkwait: 40 children forked, exited and reaped$/m,
+  divzero: /^divzero: 100 divide errors handled; a child without a handler exited with 136$/m,
+  ptemod: /^ptemod: 150 map\/unmap pairs$/m,
+  cr3: /^cr3: 500 CR3 loads between cli and sti$/m,
+  io: /^io: 500 out\/in pairs on port 0x80$/m,
+  callret: /^callret: 50 calls of depth 64, f\(64\)=D49DCAA1$/m,
+  // pids 2, 5, 8 make the system calls (50 each); 0+1+...+15 per fault child; 46 primes < 200
+  mix: /^mix: 3 rounds of 3 children; getpid sum 750, faulted words sum 360, primes 138$/m,
+  // natively the kernel sees itself at CPL 0 with interrupts masked, paging and protection on
+  sensitive:
+    /^sensitive: cs=0008 cpl=0 if=0 sidt=[0-9A-F]{8}\/07FF smsw=[0-9A-F]{3}[13579BDF]\nsensitive: 100 rounds of mov-from-cs, pushf, sidt, smsw in the kernel$/m,
+};
+
+/** The kernel's own workload table (user.inc): name and default n, in table order. */
+function kernelTable(): Array<{ name: string; defaultN: number }> {
+  const user = readFileSync(path.join(GUEST, 'user.inc'), 'latin1');
+  const names = new Map<string, string>();
+  for (const m of user.matchAll(/^(wn_\w+):\s*db '([^']*)', 0$/gm)) names.set(m[1]!, m[2]!);
+  const start = user.indexOf('workload_table:');
+  const end = user.indexOf('    dd 0\n', start);
+  return [...user.slice(start, end).matchAll(/^\s*dd (wn_\w+), w_\w+, (\d+)$/gm)].map((m) => ({
+    name: names.get(m[1]!) ?? `?${m[1]!}`,
+    defaultN: Number(m[2]),
+  }));
+}
+
+describe('the workload list', () => {
+  it('workloads.ts matches the kernel table: names, order and default n', () => {
+    expect(kernelTable()).toEqual(WORKLOADS.map((w) => ({ name: w.name, defaultN: w.defaultN })));
+  });
+
+  it('every workload has an expected result here, and one-line descriptions', () => {
+    expect(Object.keys(RESULTS).sort()).toEqual(WORKLOADS.map((w) => w.name).sort());
+    for (const w of WORKLOADS) {
+      expect(w.description).not.toMatch(/\n/);
+      expect(w.testN).toBeLessThan(w.defaultN);
+    }
+  });
+});
 
 describe('guest kernel build', () => {
   it.skipIf(!nasmAvailable())('our assembler and nasm give identical bytes', () => {
@@ -54,8 +86,9 @@ describe('guest kernel build', () => {
 });
 
 describe.skipIf(!qemuAvailable())('guest kernel on QEMU and on our machine', () => {
-  for (const [name, n, result] of WORKLOADS) {
+  for (const { name, testN: n } of WORKLOADS) {
     it(`workload=${name} n=${n}: identical output, exit 0`, () => {
+      const result = RESULTS[name] ?? /^never$/;
       const append = `workload=${name} n=${n}`;
       const ours = runOurs(image, { kernelPath: 'k.bin', append });
       const qemu = qemuRunImage(image, 'k.bin', { append, timeoutMs: 15_000 });
@@ -82,9 +115,8 @@ describe.skipIf(!qemuAvailable())('guest kernel on QEMU and on our machine', () 
     const ours = runOurs(image, { kernelPath: 'k.bin', append });
     const qemu = qemuRunImage(image, 'k.bin', { append, timeoutMs: 15_000 });
     const text = ours.serial.toString('latin1');
-    expect(text).toContain(
-      'unknown workload "nosuch"; choose one with workload=NAME: syscall isprime',
-    );
+    const names = WORKLOADS.map((w) => w.name).join(' ');
+    expect(text).toContain(`unknown workload "nosuch"; choose one with workload=NAME: ${names}\n`);
     expect(ours.exitValue).toBe(EXIT_UNKNOWN_WORKLOAD);
     expect(qemu.exitValue).toBe(EXIT_UNKNOWN_WORKLOAD);
     expect(qemu.serial.toString('latin1')).toBe(text);
