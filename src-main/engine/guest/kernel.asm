@@ -31,12 +31,20 @@ org KERNEL_BASE
 %include "sensitive.inc"
 
 ; ------------------------------------------------------------------------------ constants
+%ifndef PARAVIRT
 KCODE       equ 0x08            ; ring-0 code
 KDATA       equ 0x10            ; ring-0 data (the kernel stack segment)
 K1CODE      equ 0x18 | 1        ; ring-1 code and data: for a deprivileged kernel (lecture 4)
 K1DATA      equ 0x20 | 1
 UCODE       equ 0x28 | 3        ; ring-3 code and data
 UDATA       equ 0x30 | 3
+%else
+; para-virtual: the GDT is the hypervisor's, the kernel runs in ring 1 (docs/paravirt-abi.md)
+KCODE       equ FLAT_KERNEL_CS
+KDATA       equ FLAT_KERNEL_DS
+UCODE       equ FLAT_USER_CS
+UDATA       equ FLAT_USER_DS
+%endif
 TSS_SEL     equ 0x38
 
 DEBUG_EXIT  equ 0xF4
@@ -87,6 +95,9 @@ TF_VECTOR   equ 32
 TF_ERROR    equ 36
 TF_EIP      equ 40
 TF_CS       equ 44
+; The trapped CS was user mode when its RPL has bit 1 set (ring 3). Ring 0 (native) and
+; ring 1 (the deprivileged kernel under a hypervisor) both count as the kernel.
+FROM_USER_MODE equ 2
 TF_EFLAGS   equ 48
 TF_ESP      equ 52
 TF_SS       equ 56
@@ -203,6 +214,7 @@ isr_%1:
 %endrep
 
 isr_syscall:
+    FAST_TRAP_ENTRY
     push dword 0
     push dword 0x80
     jmp trap_entry
@@ -230,6 +242,10 @@ trap_return:
 ; pic_init: ICW1-ICW4 (IRQ 0-7 at vectors 0x20-0x27, IRQ 8-15 at 0x28-0x2F), then every IRQ
 ; masked but the timer.
 pic_init:
+%ifdef PARAVIRT
+    ; para-virtual: the PIC is the hypervisor's; evtchn_mask plays its mask register (IMR)
+    mov dword [SHARED_INFO_ADDRESS + SHARED_INFO_evtchn_mask], 0xFFFF & ~(1 << EVTCHN_timer)
+%else
     mov al, 0x11
     OUTB 0x20, al
     OUTB 0xA0, al
@@ -248,11 +264,21 @@ pic_init:
     OUTB 0x21, al
     mov al, 0xFF
     OUTB 0xA1, al
+%endif
     ret
 
 ; ------------------------------------------------------------------------------ 8254 PIT
 ; pit_init: channel 0, mode 2 (rate generator), divisor 1193182 / hz.
 pit_init:
+%ifdef PARAVIRT
+    ; para-virtual: the set_timer hypercall, with the same divisor as period (it counts in
+    ; ticks of the PIT's input clock), so both builds tick at the same rate
+    mov eax, 1193182
+    xor edx, edx
+    div dword [arg_hz]
+    mov ebx, eax
+    HYPERCALL set_timer
+%else
     mov al, 0x34                ; channel 0, lobyte/hibyte, mode 2
     OUTB 0x43, al
     mov eax, 1193182
@@ -261,6 +287,7 @@ pit_init:
     OUTB 0x40, al
     mov al, ah
     OUTB 0x40, al
+%endif
     ret
 
 ; ----------------------------------------------------------------------------- paging
@@ -433,9 +460,13 @@ map_zero_page:
     pop edx
     ret
 
-; uvm_free: EDI = page directory: free every user page and page table (PDEs 256-511).
+; uvm_free: EDI = page directory: free every user page and page table (PDEs 256-511). The
+; PDEs are cleared as one batch (one mmu_update hypercall in the para-virtual build) and the
+; page tables are freed after it, when no page directory points at them any more.
 uvm_free:
     pushad
+    xor ebp, ebp                ; page tables to free after the batch (pushed on the stack)
+    MMU_BATCH_BEGIN
     mov ecx, USER_BASE >> 22
 .pde:
     mov esi, [edi + ecx * 4]
@@ -453,14 +484,23 @@ uvm_free:
     inc edx
     cmp edx, 1024
     jb .pte
-    mov eax, esi
-    call kfree
+    push esi
+    inc ebp
     xor eax, eax
-    SET_PTE [edi + ecx * 4], eax
+    SET_PTE_BATCHED [edi + ecx * 4], eax
 .next_pde:
     inc ecx
     cmp ecx, USER_TOP >> 22
     jb .pde
+    MMU_BATCH_FLUSH
+.free_table:
+    test ebp, ebp
+    jz .done
+    pop eax
+    call kfree
+    dec ebp
+    jmp .free_table
+.done:
     popad
     ret
 
@@ -640,7 +680,7 @@ switch_to:
     mov esp, [esi + P_ESP]
     mov eax, [esi + P_KSTACK]
     add eax, PAGE
-    mov [tss + 4], eax          ; TSS.ESP0
+    SET_KERNEL_STACK eax        ; TSS.ESP0
     mov eax, [esi + P_CR3]
     LOAD_CR3 eax
     pop edi
@@ -674,7 +714,7 @@ trap:
     cmp eax, 0x20
     ja spurious_irq
     ; any other exception: from user mode it kills the process, in the kernel it is a panic
-    test dword [ebp + TF_CS], 3
+    test dword [ebp + TF_CS], FROM_USER_MODE
     jz panic
     KPRINT 'process '
     mov eax, [current]
@@ -713,8 +753,7 @@ panic:
 ; preempt the running process if the tick interrupted user mode (the kernel itself is not
 ; preemptible: it runs with IF=0 except in the idle loop).
 timer_irq:
-    mov al, 0x20
-    OUTB 0x20, al               ; EOI
+    PIC_EOI
     inc dword [ticks]
     mov esi, proc_table + P_SIZE
 .wake:
@@ -728,7 +767,7 @@ timer_irq:
     add esi, P_SIZE
     cmp esi, proc_table + NPROC * P_SIZE
     jb .wake
-    test dword [ebp + TF_CS], 3
+    test dword [ebp + TF_CS], FROM_USER_MODE
     jz .ret
     call schedule
 .ret:
@@ -754,7 +793,7 @@ page_fault:
     inc dword [page_faults]
     ret
 .bad:
-    test dword [ebp + TF_CS], 3
+    test dword [ebp + TF_CS], FROM_USER_MODE
     jz panic
     KPRINT 'process '
     mov eax, [current]
@@ -770,7 +809,7 @@ page_fault:
 ; wherever it decides, e.g. past the faulting instruction. Without a handler the process is
 ; killed (exit code 0x88: 128 + SIGFPE).
 divide_error:
-    test dword [ebp + TF_CS], 3
+    test dword [ebp + TF_CS], FROM_USER_MODE
     jz panic
     mov edi, [current]
     mov eax, [edi + P_HANDLER]
