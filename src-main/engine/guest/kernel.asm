@@ -713,7 +713,8 @@ trap:
     je divide_error
     cmp eax, 0x20
     ja spurious_irq
-    ; any other exception: from user mode it kills the process, in the kernel it is a panic
+    ; any other exception: from user mode it kills the process (exit code 128 + the vector,
+    ; e.g. 0x8D for a #GP), in the kernel it is a panic
     test dword [ebp + TF_CS], FROM_USER_MODE
     jz panic
     KPRINT 'process '
@@ -775,7 +776,8 @@ timer_irq:
 
 ; page_fault: an access to a missing page in [USER_BASE, USER_TOP), by user code or by the
 ; kernel on its behalf (write(), signal delivery), gets a fresh zero page (demand-zero
-; paging); any other fault from user mode kills the process, from the kernel it is a panic.
+; paging); any other fault from user mode kills the process (exit code 0x8E: 128 + the
+; vector; it prints the address and the error code), from the kernel it is a panic.
 page_fault:
     READ_CR2 ebx
     test dword [ebp + TF_ERROR], PTE_P
@@ -800,7 +802,9 @@ page_fault:
     KDEC [eax + P_PID]
     KPRINT ' killed: page fault at '
     KHEX ebx
-    KPRINT 10
+    KPRINT ' (error '
+    KDEC [ebp + TF_ERROR]
+    KPRINT ')', 10
     mov ebx, 0x8E
     jmp do_exit
 

@@ -77,7 +77,7 @@ export const WORKLOADS: readonly Workload[] = [
   },
   {
     name: 'mix',
-    description: 'n rounds of three concurrent children: syscalls, page faults, compute',
+    description: 'n rounds of syscall/fault/compute children; then a spinner, a wild write, a clts',
     defaultN: 100,
     testN: 3,
   },
