@@ -7,7 +7,7 @@
 // Layout facts: Intel SDM vol. 2, ch. 2 (instruction format, tables 2-2/2-3 for ModRM/SIB),
 // appendix A (opcode map); LOCK: the LOCK page of vol. 2; MOV CR/MOV Sreg: their pages.
 
-import { FORMS, PREFIX } from './table';
+import { FORMS, PREFIX, SEGMENT_PREFIXES } from './table';
 import type { InstructionForm, OperandSpec } from './types';
 
 /**
@@ -363,14 +363,7 @@ PREFIX_CLASS[PREFIX.addressSize] = P_ADDR;
 PREFIX_CLASS[PREFIX.lock] = P_LOCK;
 PREFIX_CLASS[PREFIX.repne] = P_REPNE;
 PREFIX_CLASS[PREFIX.rep] = P_REP;
-[
-  PREFIX.segment.es,
-  PREFIX.segment.cs,
-  PREFIX.segment.ss,
-  PREFIX.segment.ds,
-  PREFIX.segment.fs,
-  PREFIX.segment.gs,
-].forEach((byte, seg) => {
+SEGMENT_PREFIXES.forEach((byte, seg) => {
   PREFIX_CLASS[byte] = P_SEG + seg;
 });
 

@@ -8,7 +8,7 @@
 // form (table.ts); nothing here lists instructions.
 
 import { decodeBytes, type DecodedInstruction } from './decoder';
-import { FORMS, PREFIX } from './table';
+import { FORMS, PREFIX, SEGMENT_PREFIXES } from './table';
 import { gprName } from './registers';
 import { GPR32, SREGS, type InstructionForm, type OperandSpec } from './types';
 
@@ -30,14 +30,7 @@ export interface DisasmOptions {
   readonly verify?: (text: string, address: number) => number[] | undefined;
 }
 
-const SEGMENT_PREFIX_BYTES: readonly number[] = [
-  PREFIX.segment.es,
-  PREFIX.segment.cs,
-  PREFIX.segment.ss,
-  PREFIX.segment.ds,
-  PREFIX.segment.fs,
-  PREFIX.segment.gs,
-];
+const SEGMENT_PREFIX_BYTES = SEGMENT_PREFIXES;
 
 /**
  * Mnemonics with both a rel8 and a rel16/32 form (jmp, jcc): their text says `short` or `near`,

@@ -8,7 +8,7 @@
 
 import { acceptsLock } from './decoder';
 import { type RegisterInfo } from './registers';
-import { FORMS, formsFor } from './table';
+import { FORMS, formsFor, SEGMENT_PREFIXES } from './table';
 import { type InstructionForm, type OperandSpec } from './types';
 
 export type DataSize = 8 | 16 | 32 | 64 | 80;
@@ -102,8 +102,6 @@ function fitsSigned8(value: number, bits: number): boolean {
   if (v >= mod / 2) v -= mod;
   return v >= -128 && v <= 127;
 }
-
-const SEGMENT_PREFIX = [0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65];
 
 interface Candidate {
   form: InstructionForm;
@@ -277,7 +275,7 @@ function emit(
   if (prefixes.rep) out.push(prefixes.rep);
   const mem = ops.find((o): o is MemoryOperandSpec => o.type === 'mem');
   const segment = mem?.segment ?? prefixes.segment;
-  if (segment !== undefined) out.push(SEGMENT_PREFIX[segment]!);
+  if (segment !== undefined) out.push(SEGMENT_PREFIXES[segment]!);
   if (form.sizeFollowsPrefix && osz === 16) out.push(0x66);
   const opcode = [...form.opcode];
   let regField = form.ext ?? 0;

@@ -493,6 +493,16 @@ export const PREFIX = {
   segment: { es: 0x26, cs: 0x2e, ss: 0x36, ds: 0x3e, fs: 0x64, gs: 0x65 },
 } as const;
 
+/** Segment-override prefix bytes by segment register number (es cs ss ds fs gs). */
+export const SEGMENT_PREFIXES: readonly number[] = [
+  PREFIX.segment.es,
+  PREFIX.segment.cs,
+  PREFIX.segment.ss,
+  PREFIX.segment.ds,
+  PREFIX.segment.fs,
+  PREFIX.segment.gs,
+];
+
 const byMnemonic = new Map<string, InstructionForm[]>();
 for (const form of FORMS) {
   const names = new Set([

@@ -11,15 +11,10 @@ import { Alu, FLAG_DF, FLAG_IF, FLAG_TF } from './alu';
 import { CpuException, exceptionClass, fault, gp, VECTOR } from './exceptions';
 import { type InterruptController } from './interfaces';
 import { LINE_SHIFT, type PhysicalMemory, PAGE_SHIFT } from './memory';
-import { decode, type ByteSource, type DecodedInstruction } from '../isa/decoder';
+import { decode, type ByteSource, type DecodedInstruction, SEG_CS, SEG_SS } from '../isa/decoder';
 import { type IsaVariant } from '../isa/types';
 
-export const SEG_ES = 0;
-export const SEG_CS = 1;
-export const SEG_SS = 2;
-export const SEG_DS = 3;
-export const SEG_FS = 4;
-export const SEG_GS = 5;
+export { SEG_CS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_SS } from '../isa/decoder';
 export const SEGMENT_NAMES = ['es', 'cs', 'ss', 'ds', 'fs', 'gs'] as const;
 
 export const CR0_PE = 1 << 0;
