@@ -222,11 +222,17 @@ export class Assembler {
     return origin ?? 0;
   }
 
-  private evaluate(expr: Expr, line: Line, pass: Pass, here: number, column: number): Evaluated {
+  /** The expression's 64-bit value at `here`, or undefined while a symbol is unknown. */
+  private evaluateBig(
+    expr: Expr,
+    line: Line,
+    pass: Pass,
+    here: number,
+    column: number,
+  ): bigint | undefined {
     const location = loc(line, column);
-    let value: bigint | undefined;
     try {
-      value = evaluate(expr, {
+      return evaluate(expr, {
         lookup: (name: string) => {
           const v = pass.lookup(qualify(name, line.scope))?.value;
           return v === undefined ? undefined : BigInt(v);
@@ -239,6 +245,10 @@ export class Assembler {
       if (e instanceof AsmError) throw e;
       throw new AsmError(String(e), location);
     }
+  }
+
+  private evaluate(expr: Expr, line: Line, pass: Pass, here: number, column: number): Evaluated {
+    const value = this.evaluateBig(expr, line, pass, here, column);
     return {
       value: value === undefined ? undefined : toNumber(value),
       relocatable: relocation(expr, pass, line.scope) !== 0,
@@ -254,15 +264,7 @@ export class Assembler {
     what: string,
   ): number {
     const v = this.evaluate(expr, line, pass, here, column);
-    if (v.value === undefined) {
-      const names = undefinedSymbols(expr, pass, line.scope);
-      throw new AsmError(
-        names.length > 0
-          ? `${what}: symbol '${names[0]}' is not defined before this line (the value must be known here)`
-          : `${what} must be known here`,
-        loc(line, column),
-      );
-    }
+    if (v.value === undefined) throw unknownValue(expr, line, pass, column, what);
     return v.value;
   }
 
@@ -419,10 +421,9 @@ export class Assembler {
       }
       if (pass.final) {
         // `$` in a data list is the start of the line, not of the item (as in NASM).
-        const v = this.evaluate(item.expr, line, pass, address, item.column);
-        if (v.value === undefined) this.known(item.expr, line, pass, address, item.column, 'data');
+        const raw = this.evaluateBig(item.expr, line, pass, address, item.column);
+        if (raw === undefined) throw unknownValue(item.expr, line, pass, item.column, 'data');
         const bits = width * 8;
-        const raw = evaluateBig(item.expr, line, pass, address, item.column);
         if (bits < 64) {
           const n = Number(raw);
           if (n < -(2 ** bits) || n >= 2 ** bits) {
@@ -441,19 +442,6 @@ export class Assembler {
       size += width;
     }
     return size;
-
-    function evaluateBig(expr: Expr, ln: Line, p: Pass, here: number, column: number): bigint {
-      const v = evaluate(expr, {
-        lookup: (name: string) => {
-          const s = p.lookup(qualify(name, ln.scope))?.value;
-          return s === undefined ? undefined : BigInt(s);
-        },
-        here: BigInt(here),
-        sectionStart: BigInt(p.origin),
-        loc: loc(ln, column),
-      });
-      return v ?? 0n;
-    }
   }
 
   private instruction(
@@ -647,6 +635,17 @@ export class Assembler {
       ...(op.segment !== undefined ? { segment: op.segment } : {}),
     };
   }
+}
+
+/** The error for a value that must be known where it is used but is not. */
+function unknownValue(expr: Expr, line: Line, pass: Pass, column: number, what: string): AsmError {
+  const names = undefinedSymbols(expr, pass, line.scope);
+  return new AsmError(
+    names.length > 0
+      ? `${what}: symbol '${names[0]}' is not defined before this line (the value must be known here)`
+      : `${what} must be known here`,
+    loc(line, column),
+  );
 }
 
 function registerOf(e: Expr): number | undefined {

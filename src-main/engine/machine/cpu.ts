@@ -378,7 +378,7 @@ export class Cpu implements ByteSource {
       this.cpl = saved;
     }
   }
-  private systemWrite8(linear: number, value: number): void {
+  systemWrite8(linear: number, value: number): void {
     const saved = this.cpl;
     this.cpl = 0;
     try {

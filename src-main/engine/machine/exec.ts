@@ -146,6 +146,11 @@ export function set(cpu: Cpu, i: D, k: number, value: number): void {
  */
 const CR4_ACCEPTED = 0x01 | 0x02 | 0x08 | 0x10 | 0x80;
 
+/** A 16-bit r/m source (selectors, the machine status word). */
+function readRm16(cpu: Cpu, i: D): number {
+  return i.mem ? cpu.read16(linearAddress(cpu, i)) : cpu.getReg(i.rm, 16);
+}
+
 function readControlRegister(cpu: Cpu, n: number): number {
   switch (n) {
     case 0:
@@ -209,7 +214,7 @@ H['mov-from-sreg'] = (cpu, i) => {
 };
 H['mov-to-sreg'] = (cpu, i) => {
   if (i.reg === SEG_CS) throw ud('mov to CS');
-  const sel = i.mem ? cpu.read16(linearAddress(cpu, i)) : cpu.getReg(i.rm, 16);
+  const sel = readRm16(cpu, i);
   cpu.loadDataSegment(i.reg, sel);
 };
 
@@ -1002,39 +1007,43 @@ H['smsw'] = (cpu, i) => {
   else storeSystemWord(cpu, i, cpu.cr0);
 };
 H['lmsw'] = (cpu, i) => {
-  const v = i.mem ? cpu.read16(linearAddress(cpu, i)) : cpu.getReg(i.rm, 16);
+  const v = readRm16(cpu, i);
   // lmsw sets PE but can never clear it; only MP, EM, TS, PE are affected
   cpu.cr0 = ((cpu.cr0 & ~0xe) | (v & 0xf) | (cpu.cr0 & 1)) >>> 0;
 };
 H['clts'] = (cpu) => void (cpu.cr0 = (cpu.cr0 & ~CR0_TS) >>> 0);
-H['sgdt'] = (cpu, i) => {
+/**
+ * sgdt/sidt store a 6-byte pseudo-descriptor (limit, base); with a 16-bit operand size only 24
+ * bits of the base are stored (SDM SGDT). The last byte is checked for writing first, so a
+ * fault leaves memory untouched.
+ */
+function storePseudoDescriptor(cpu: Cpu, i: D, limit: number, base: number): void {
   const lin = linearAddress(cpu, i);
   cpu.translate((lin + 5) >>> 0, true, cpu.cpl === 3);
-  cpu.write16(lin, cpu.gdtrLimit);
-  cpu.write32((lin + 2) >>> 0, i.operandSize === 16 ? cpu.gdtrBase & 0xffffff : cpu.gdtrBase);
-};
-H['sidt'] = (cpu, i) => {
-  const lin = linearAddress(cpu, i);
-  cpu.translate((lin + 5) >>> 0, true, cpu.cpl === 3);
-  cpu.write16(lin, cpu.idtrLimit);
-  cpu.write32((lin + 2) >>> 0, i.operandSize === 16 ? cpu.idtrBase & 0xffffff : cpu.idtrBase);
-};
-H['lgdt'] = (cpu, i) => {
+  cpu.write16(lin, limit);
+  cpu.write32((lin + 2) >>> 0, i.operandSize === 16 ? base & 0xffffff : base);
+}
+/** lgdt/lidt: the pseudo-descriptor's limit and base (24 bits with a 16-bit operand size). */
+function loadPseudoDescriptor(cpu: Cpu, i: D): { limit: number; base: number } {
   const lin = linearAddress(cpu, i);
   const limit = cpu.read16(lin);
   const base = cpu.read32((lin + 2) >>> 0);
+  return { limit, base: i.operandSize === 16 ? base & 0xffffff : base };
+}
+H['sgdt'] = (cpu, i) => storePseudoDescriptor(cpu, i, cpu.gdtrLimit, cpu.gdtrBase);
+H['sidt'] = (cpu, i) => storePseudoDescriptor(cpu, i, cpu.idtrLimit, cpu.idtrBase);
+H['lgdt'] = (cpu, i) => {
+  const { limit, base } = loadPseudoDescriptor(cpu, i);
   cpu.gdtrLimit = limit;
-  cpu.gdtrBase = i.operandSize === 16 ? base & 0xffffff : base;
+  cpu.gdtrBase = base;
 };
 H['lidt'] = (cpu, i) => {
-  const lin = linearAddress(cpu, i);
-  const limit = cpu.read16(lin);
-  const base = cpu.read32((lin + 2) >>> 0);
+  const { limit, base } = loadPseudoDescriptor(cpu, i);
   cpu.idtrLimit = limit;
-  cpu.idtrBase = i.operandSize === 16 ? base & 0xffffff : base;
+  cpu.idtrBase = base;
 };
 H['lldt'] = (cpu, i) => {
-  const sel = i.mem ? cpu.read16(linearAddress(cpu, i)) : cpu.getReg(i.rm, 16);
+  const sel = readRm16(cpu, i);
   if ((sel & 0xfffc) === 0) {
     cpu.ldtrSel = sel;
     cpu.ldtrBase = 0;
@@ -1052,7 +1061,7 @@ H['lldt'] = (cpu, i) => {
   cpu.ldtrLimit = d.limit;
 };
 H['ltr'] = (cpu, i) => {
-  const sel = i.mem ? cpu.read16(linearAddress(cpu, i)) : cpu.getReg(i.rm, 16);
+  const sel = readRm16(cpu, i);
   if ((sel & 0xfffc) === 0) throw gp('ltr: null selector', 0);
   if (sel & 4) throw gp('ltr: selector points into the LDT', sel & 0xfffc);
   const d = cpu.readDescriptor(sel);
@@ -1062,14 +1071,7 @@ H['ltr'] = (cpu, i) => {
   if (!descriptorPresent(d))
     throw fault(VECTOR.NP, `ltr: TSS 0x${sel.toString(16)} not present`, sel & 0xfffc);
   // mark the TSS busy in the GDT (SDM LTR)
-  const addr = (cpu.gdtrBase + (sel & 0xfff8) + 5) >>> 0;
-  const saved = cpu.cpl;
-  cpu.cpl = 0;
-  try {
-    cpu.write8(addr, d.access | 2);
-  } finally {
-    cpu.cpl = saved;
-  }
+  cpu.systemWrite8(cpu.gdtrBase + (sel & 0xfff8) + 5, d.access | 2);
   cpu.trSel = sel;
   cpu.trBase = d.base;
   cpu.trLimit = d.limit;
@@ -1102,7 +1104,7 @@ function setZF(cpu: Cpu, on: boolean): void {
 const LAR_TYPES = new Set([1, 2, 3, 4, 5, 9, 11, 12]);
 const LSL_TYPES = new Set([1, 2, 3, 9, 11]);
 H['lar'] = (cpu, i) => {
-  const sel = (i.mem ? cpu.read16(linearAddress(cpu, i)) : cpu.getReg(i.rm, 16)) & 0xffff;
+  const sel = readRm16(cpu, i);
   const d = visibleDescriptor(cpu, sel, (a) => (a & 0x10) !== 0 || LAR_TYPES.has(a & 0xf));
   setZF(cpu, d !== undefined);
   if (d)
@@ -1113,18 +1115,18 @@ H['lar'] = (cpu, i) => {
     );
 };
 H['lsl'] = (cpu, i) => {
-  const sel = (i.mem ? cpu.read16(linearAddress(cpu, i)) : cpu.getReg(i.rm, 16)) & 0xffff;
+  const sel = readRm16(cpu, i);
   const d = visibleDescriptor(cpu, sel, (a) => (a & 0x10) !== 0 || LSL_TYPES.has(a & 0xf));
   setZF(cpu, d !== undefined);
   if (d) cpu.setReg(i.reg, i.operandSize, d.limit & mask(i.operandSize));
 };
 H['verr'] = (cpu, i) => {
-  const sel = (i.mem ? cpu.read16(linearAddress(cpu, i)) : cpu.getReg(i.rm, 16)) & 0xffff;
+  const sel = readRm16(cpu, i);
   const d = visibleDescriptor(cpu, sel, (a) => (a & 0x10) !== 0);
   setZF(cpu, d !== undefined && isCodeOrData(d) && isReadable(d));
 };
 H['verw'] = (cpu, i) => {
-  const sel = (i.mem ? cpu.read16(linearAddress(cpu, i)) : cpu.getReg(i.rm, 16)) & 0xffff;
+  const sel = readRm16(cpu, i);
   const d = visibleDescriptor(cpu, sel, (a) => (a & 0x10) !== 0);
   setZF(cpu, d !== undefined && !isCode(d) && (d.access & 2) !== 0);
 };
