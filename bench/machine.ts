@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { assemble } from '../src-main/engine/asm/assembler';
 import { createMachine } from '../src-main/engine/machine/machine';
-import { FileSourceProvider } from '../src-main/cli/files';
+import { FileSourceProvider } from '../src-main/host/source-files';
 import { type BenchResult } from './assembler';
 
 const KERNELS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'kernels');

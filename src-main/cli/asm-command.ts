@@ -5,7 +5,8 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { assemble, type ListingEntry } from '../engine/asm/assembler';
 import { optionValue, parseArgs, UsageError } from './args';
-import { FileSourceProvider, readInputFile } from './files';
+import { FileSourceProvider } from '../host/source-files';
+import { readInputFile } from './files';
 import { type CommandIo } from './io';
 
 export const ASM_HELP = `usage: vmm-workbench asm SRC.asm -o OUT.bin [-I DIR]... [-D NAME[=VAL]]... [--listing FILE]

@@ -4,20 +4,13 @@
 //                                            para-virtual build from the same source
 //   guest workloads                          list the workloads it runs (workload=NAME)
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { assemble } from '../engine/asm/assembler';
 import { AsmError } from '../engine/asm/diagnostics';
 import { WORKLOADS } from '../engine/guest/workloads';
 import { optionValue, parseArgs, UsageError } from './args';
-import { FileSourceProvider } from './files';
+import { guestKernelImage } from '../host/guest-kernel';
 import { type CommandIo } from './io';
-
-/** The guest kernel's main source; its %include files sit next to it. */
-export const GUEST_KERNEL_SOURCE = fileURLToPath(
-  new URL('../engine/guest/kernel.asm', import.meta.url),
-);
 
 export const GUEST_HELP = `usage: vmm-workbench guest build [--paravirt] -o KERNEL.bin
        vmm-workbench guest workloads
@@ -71,13 +64,8 @@ export function guestCommand(argv: readonly string[], io: CommandIo): number {
 /** Assemble the guest kernel; on an assembler error, say which build failed and return
  *  undefined (the caller exits with status 2). */
 function buildGuestKernel(paravirt: boolean, io: CommandIo): Uint8Array | undefined {
-  const source = GUEST_KERNEL_SOURCE;
   try {
-    return assemble(readFileSync(source, 'latin1'), {
-      file: source,
-      defines: paravirt ? [['PARAVIRT', '']] : [],
-      provider: new FileSourceProvider([path.dirname(source)]),
-    }).bytes;
+    return guestKernelImage(paravirt ? 'paravirt' : 'native');
   } catch (e) {
     if (!(e instanceof AsmError)) throw e;
     io.stderr(

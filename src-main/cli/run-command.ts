@@ -4,33 +4,47 @@
 // instruction budget ran out, 125 on a triple fault or a halted machine, 2 on bad input.
 
 import path from 'node:path';
+import { type RunResult, SPEC_DEFAULTS } from '../../shared/results';
 import { assemble } from '../engine/asm/assembler';
-import { createMachine } from '../engine/machine/machine';
-import { MultibootError, multibootCommandLine } from '../engine/machine/multiboot';
-import { type EndReason } from '../engine/machine/interfaces';
-import { ISA_VARIANTS, type IsaVariant } from '../engine/isa/types';
+import { runExperiment } from '../engine/experiment';
+import { DEFAULT_MEMORY } from '../engine/machine/machine';
+import { sha256Hex } from '../engine/metrics/sha256';
+import { type RunSpec } from '../engine/run-spec';
+import { requireTechnique } from '../engine/vmm';
+import { FileSourceProvider } from '../host/source-files';
+import { writeFileAtomic } from '../report/atomic-write';
 import { optionValue, parseArgs, parseNumberOption, UsageError } from './args';
-import { FileSourceProvider, readInputFile } from './files';
+import {
+  HOST_CLOCK,
+  parseIsa,
+  parseProfile,
+  parseTechnique,
+  registryHelp,
+} from './experiment-options';
+import { readInputFile } from './files';
 import { type CommandIo } from './io';
 
-export const RUN_HELP = `usage: vmm-workbench run KERNEL.bin|KERNEL.asm [options]
+export function runHelp(): string {
+  return `usage: vmm-workbench run KERNEL.bin|KERNEL.asm [options]
 
 Boot a multiboot kernel on the simulated IA-32 PC, as qemu-system-i386 -kernel
 would, and write its serial output (COM1) to stdout, byte for byte.
 
-  --technique NAME    virtualization technique (available: native)
+  --technique NAME      virtualization technique (default native)
   --isa classic|strict  ISA variant (default classic)
-  --append "TEXT"     kernel command line after the kernel path, as qemu -append
-  --memory SIZE       RAM, e.g. 64M (default), 128M, 1G
-  --max-insns N       stop after N instructions (default 1000000000)
-  -h, --help          show this help
+  --profile NAME        CPU profile of the cost model (default ${SPEC_DEFAULTS.profile})
+  --append "TEXT"       kernel command line after the kernel path, as qemu -append
+  --memory SIZE         RAM, e.g. 64M (default), 128M, 1G
+  --max-insns N         stop after N instructions (default 1000000000)
+  --metrics FILE.json   write the run's metrics (one RunResult) to FILE.json
+  -h, --help            show this help
 
+${registryHelp()}
 exit status: the value the guest wrote to port 0xf4 (low 8 bits; QEMU itself
 exits with (value << 1) | 1), 124 when --max-insns ran out, 125 on a triple
 fault or a halted machine, 2 for a usage or input error.
 `;
-
-const TECHNIQUES = ['native'];
+}
 
 export function parseMemorySize(text: string): number {
   const m = /^(\d+)([KMG]?)i?B?$/i.exec(text.trim());
@@ -45,31 +59,36 @@ export function parseMemorySize(text: string): number {
   return bytes;
 }
 
-function describeEnd(end: EndReason, where: string): string {
-  switch (end.kind) {
+function describeEnd(result: RunResult): string {
+  const end = result.end;
+  const eip = end.eip === null ? '' : ` at EIP=0x${end.eip.toString(16)}`;
+  switch (end.reason) {
     case 'exit':
-      return `guest exited with value ${end.code} (0x${end.code.toString(16)})`;
+      return `guest exited with value ${end.exitCode} (0x${(end.exitCode ?? 0).toString(16)})`;
     case 'instruction-limit':
-      return `stopped: the instruction budget (--max-insns) ran out at ${where}`;
+      return `stopped: the instruction budget (--max-insns) ran out after ${result.guestInstructions.total} instructions`;
     case 'halted':
-      return `stopped: the machine halted (hlt with interrupts off or nothing left to wake it) at EIP=0x${end.eip.toString(16)}`;
+      return `stopped: the machine halted (hlt with interrupts off or nothing left to wake it)${eip}`;
     case 'triple-fault':
-      return `stopped: triple fault at EIP=0x${end.eip.toString(16)}: ${end.detail}`;
-    case 'cancelled':
-      return 'stopped: cancelled';
+      return `stopped: triple fault${eip}: ${end.detail}`;
+    default:
+      return `stopped: ${end.detail}`;
   }
 }
 
-export function exitStatus(end: EndReason): number {
-  switch (end.kind) {
+/** The exit status of `run` for how a run ended (MACHINE.md "Command line"). */
+export function exitStatus(end: RunResult['end']): number {
+  switch (end.reason) {
     case 'exit':
-      return end.code & 0xff;
+      return (end.exitCode ?? 0) & 0xff;
     case 'instruction-limit':
       return 124;
     case 'halted':
     case 'triple-fault':
       return 125;
-    case 'cancelled':
+    case 'error':
+      return 2;
+    default:
       return 130;
   }
 }
@@ -87,17 +106,19 @@ export function readKernel(file: string, includeDirs: readonly string[] = []): U
   return new Uint8Array(bytes);
 }
 
-export function runCommand(argv: readonly string[], io: CommandIo): number {
+export async function runCommand(argv: readonly string[], io: CommandIo): Promise<number> {
   const args = parseArgs(argv, [
     { name: 'technique', value: true },
     { name: 'isa', value: true },
     { name: 'append', value: true },
     { name: 'memory', value: true },
     { name: 'max-insns', value: true },
+    { name: 'profile', value: true },
+    { name: 'metrics', value: true },
     { name: 'help', short: 'h' },
   ]);
   if (args.flags.has('help')) {
-    io.stdout(RUN_HELP);
+    io.stdout(runHelp());
     return 0;
   }
   if (args.positional.length !== 1) {
@@ -107,49 +128,46 @@ export function runCommand(argv: readonly string[], io: CommandIo): number {
         : `run takes one kernel, got ${args.positional.length}`,
     );
   }
-  const technique = optionValue(args, 'technique') ?? 'native';
-  if (!TECHNIQUES.includes(technique)) {
-    throw new UsageError(`unknown technique '${technique}' (available: ${TECHNIQUES.join(', ')})`);
-  }
-  const isa = (optionValue(args, 'isa') ?? 'classic') as IsaVariant;
-  if (!ISA_VARIANTS.includes(isa))
-    throw new UsageError(`--isa must be classic or strict, not '${isa}'`);
+  const technique = parseTechnique(optionValue(args, 'technique') ?? 'native');
+  const isa = parseIsa(optionValue(args, 'isa'));
+  const profile = parseProfile(optionValue(args, 'profile'));
   const memoryText = optionValue(args, 'memory');
-  const memoryBytes = memoryText === undefined ? undefined : parseMemorySize(memoryText);
+  const memoryBytes = memoryText === undefined ? DEFAULT_MEMORY : parseMemorySize(memoryText);
   const maxText = optionValue(args, 'max-insns');
   const maxInstructions =
     maxText === undefined ? 1_000_000_000 : parseNumberOption(maxText, '--max-insns');
   if (maxInstructions <= 0) throw new UsageError('--max-insns must be at least 1');
+  const metricsFile = optionValue(args, 'metrics');
 
   const file = args.positional[0]!;
   const image = readKernel(file);
-  const append = optionValue(args, 'append');
   // QEMU's multiboot command line: the kernel path as given, a space, the -append text
   // (the space is there even without -append).
-  const cmdline = multibootCommandLine(file, append ?? '');
-  const machine = createMachine({ isa, ...(memoryBytes ? { memoryBytes } : {}) });
-  try {
-    machine.loadKernel(image, cmdline);
-  } catch (e) {
-    if (e instanceof MultibootError) throw new UsageError(`${file}: ${e.message}`);
-    throw e;
+  const spec: RunSpec = {
+    experiment: {
+      ...SPEC_DEFAULTS,
+      kernel: { kind: 'file', name: path.basename(file), sha256: sha256Hex(image) },
+      techniques: [technique],
+      append: optionValue(args, 'append') ?? '',
+      isa,
+      profile,
+      maxInstructions,
+      memoryBytes,
+      // `run` has no watchdog beyond the instruction budget: a day of host time
+      timeoutMs: 24 * 3600 * 1000,
+    },
+    technique,
+    kernel: { name: path.basename(file), image, build: requireTechnique(technique).kernelBuild },
+    kernelPath: file,
+  };
+  // the serial output streams to stdout while the guest runs
+  const result = runExperiment(spec, () => {}, undefined, HOST_CLOCK, {
+    onOutput: (chunk) => io.stdout(chunk),
+  });
+  if (metricsFile !== undefined) {
+    await writeFileAtomic(metricsFile, `${JSON.stringify(result, null, 2)}\n`);
   }
-  // Run in slices so the serial output streams while the guest runs.
-  let written = 0;
-  let end: EndReason;
-  const slice = 20_000_000;
-  for (;;) {
-    end = machine.run({
-      maxInstructions: Math.min(maxInstructions, machine.cpu.instructions + slice),
-    });
-    const out = machine.serialOutput();
-    if (out.length > written) {
-      io.stdout(out.subarray(written));
-      written = out.length;
-    }
-    if (end.kind !== 'instruction-limit' || machine.cpu.instructions >= maxInstructions) break;
-  }
-  const status = exitStatus(end);
-  if (end.kind !== 'exit') io.stderr(`vmm-workbench run: ${describeEnd(end, machine.where())}\n`);
-  return status;
+  if (result.status === 'failed') throw new UsageError(result.end.detail);
+  if (result.end.reason !== 'exit') io.stderr(`vmm-workbench run: ${describeEnd(result)}\n`);
+  return exitStatus(result.end);
 }

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { assemble } from '../../src-main/engine/asm/assembler';
-import { FileSourceProvider } from '../../src-main/cli/files';
+import { FileSourceProvider } from '../../src-main/host/source-files';
 import { generateFuzzProgram } from './fuzz-kernel';
 import { runOurs } from './machine';
 import { qemuRun } from './qemu';

@@ -12,6 +12,8 @@
 ;
 ; Boot: multiboot 1 (a.out kludge), loaded at 1 MiB. The command line selects a workload:
 ;   KERNEL workload=NAME [n=NUMBER] [hz=TICKS_PER_SECOND]
+; n=0 runs the workload with no iterations (its setup and report only), so the difference
+; between an n=N run and an n=0 run is the N iterations alone.
 ; The workload runs as process 1 (user mode); its output ends with a checksum line, and when
 ; process 1 exits the kernel ends the run through isa-debug-exit (port 0xF4) with its exit
 ; code. Nothing printed depends on timing: results are printed in a fixed order.
@@ -49,6 +51,7 @@ TSS_SEL     equ 0x38
 
 DEBUG_EXIT  equ 0xF4
 EXIT_UNKNOWN_WORKLOAD equ 3     ; unknown or missing workload= on the command line
+N_UNSET equ 0xffffffff          ; no n= on the command line: the workload's default n
 EXIT_PANIC  equ 0x7E            ; an unexpected exception in the kernel
 
 PAGE        equ 4096
@@ -1254,7 +1257,7 @@ khex4:
 ; workload=NAME n=NUMBER hz=NUMBER (any order). Copies the workload name to workload_buf.
 parse_cmdline:
     mov dword [arg_hz], 100
-    mov dword [arg_n], 0
+    mov dword [arg_n], N_UNSET
     mov esi, [mb_info]
     test dword [esi], 1 << 2    ; flags bit 2: cmdline valid
     jz .done
@@ -1390,7 +1393,7 @@ select_workload:
     mov [workload_name], eax
     mov eax, [ebx + 4]
     mov [workload_entry], eax
-    cmp dword [arg_n], 0
+    cmp dword [arg_n], N_UNSET
     jne .ret
     mov eax, [ebx + 8]
     mov [arg_n], eax

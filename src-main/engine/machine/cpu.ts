@@ -12,6 +12,7 @@ import { CpuException, exceptionClass, fault, gp, VECTOR } from './exceptions';
 import { type InterruptController } from './interfaces';
 import { LINE_SHIFT, type PhysicalMemory, PAGE_SHIFT } from './memory';
 import { decode, type ByteSource, type DecodedInstruction, SEG_CS, SEG_SS } from '../isa/decoder';
+import { FORMS } from '../isa/table';
 import { type IsaVariant } from '../isa/types';
 
 export { SEG_CS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_SS } from '../isa/decoder';
@@ -74,6 +75,17 @@ export interface DeliveryHook {
     errorCode: number | undefined,
     source: DeliverySource,
   ): boolean;
+}
+
+/** Sees every event the CPU delivered through the guest's IDT (the metrics layer counts them). */
+export interface DeliveryObserver {
+  delivered(vector: number, errorCode: number | undefined, source: DeliverySource): void;
+}
+
+/** The instruction-cache model fed with the code lines the CPU fetches (metrics layer). */
+export interface InstructionCacheModel {
+  /** access one 64-byte line (physical address >> 6); true on a hit */
+  access(line: number): boolean;
 }
 
 /** The CPU shut down (a fault while delivering #DF): the run ends. */
@@ -145,6 +157,27 @@ export class Cpu implements ByteSource {
   pic: InterruptController | undefined;
   hook: DeliveryHook | undefined;
   readonly isa: IsaVariant;
+
+  // ---- cost accounting: set from a CPU profile by the metrics layer (metrics/meter.ts); the
+  // defaults are the profile-free machine of MACHINE.md, one cycle per instruction -----------
+  /** modeled cycles each instruction form costs, indexed by form id */
+  readonly formCycles = new Float64Array(FORMS.length).fill(1);
+  /** instructions retired per form id (rep iterations count one each) */
+  readonly formCounts = new Float64Array(FORMS.length);
+  /** instructions that raised an exception or int n (counted in `instructions` too) */
+  faultingInstructions = 0;
+  faultingCycles = 1;
+  /** cycles one page walk (TLB miss) costs */
+  walkCycles = 0;
+  icache: InstructionCacheModel | undefined;
+  icacheMissCycles = 0;
+  /** the code line of the last fetch: the I-cache is fed once per line crossing */
+  private lastFetchLine = -1;
+  observer: DeliveryObserver | undefined;
+  /** loads of CR3 (guest context switches, natively) */
+  cr3Loads = 0;
+  /** cycles that passed halted, waiting for an interrupt */
+  idleCycles = 0;
 
   // ---- TLB (4-way set-associative, round-robin replacement) and decoded-instruction cache ---
   private readonly tlbSetMask: number;
@@ -270,8 +303,35 @@ export class Cpu implements ByteSource {
     return this.walk(linear, write, user);
   }
 
+  /**
+   * Linear → physical as the page tables say, with no side effect at all (no TLB fill, no
+   * A/D bits, no fault, no count): for logs and debuggers. Undefined when not mapped or
+   * beyond RAM.
+   */
+  peekPhysical(linear: number): number | undefined {
+    let phys = linear >>> 0;
+    if (this.cr0 & CR0_PG) {
+      const mem = this.memory;
+      const pdeAddr = ((this.cr3 & 0xfffff000) + ((linear >>> 22) << 2)) >>> 0;
+      if (pdeAddr + 4 > mem.size) return undefined;
+      const pde = mem.read32(pdeAddr);
+      if (!(pde & 1)) return undefined;
+      if (pde & 0x80 && this.cr4 & CR4_PSE) {
+        phys = ((pde & 0xffc00000) | (linear & 0x3fffff)) >>> 0;
+      } else {
+        const pteAddr = ((pde & 0xfffff000) + (((linear >>> 12) & 0x3ff) << 2)) >>> 0;
+        if (pteAddr + 4 > mem.size) return undefined;
+        const pte = mem.read32(pteAddr);
+        if (!(pte & 1)) return undefined;
+        phys = ((pte & 0xfffff000) | (linear & 0xfff)) >>> 0;
+      }
+    }
+    return phys < this.memory.size ? phys : undefined;
+  }
+
   private walk(linear: number, write: boolean, user: boolean): number {
     this.tlbMisses++;
+    this.cycles += this.walkCycles;
     const mem = this.memory;
     const pdeAddr = ((this.cr3 & 0xfffff000) + ((linear >>> 22) << 2)) >>> 0;
     const pde = mem.read32(pdeAddr);
@@ -408,7 +468,10 @@ export class Cpu implements ByteSource {
     const phys = this.translate(linear, false, this.cpl === 3);
     const page = phys >>> PAGE_SHIFT;
     const cached = this.codeCache[page]?.[phys & 0xfff];
-    if (cached) return cached;
+    if (cached) {
+      if (this.icache !== undefined) this.fetchLines(phys, cached.length);
+      return cached;
+    }
     const result = decode(this, linear);
     if (!result.ok) {
       throw fault(result.vector, `${result.reason} at EIP=0x${this.eip.toString(16)}`);
@@ -428,7 +491,19 @@ export class Cpu implements ByteSource {
       for (let l = phys >>> LINE_SHIFT; l <= (phys + insn.length - 1) >>> LINE_SHIFT; l++)
         lines[l] = 1;
     }
+    if (this.icache !== undefined) this.fetchLines(phys, insn.length);
     return insn;
+  }
+
+  /** Feed the I-cache the lines an instruction is fetched from, once per line crossing. An
+   *  instruction that crosses a page boundary is charged by its first physical page. */
+  private fetchLines(phys: number, length: number): void {
+    const first = phys >>> LINE_SHIFT;
+    const last = (phys + length - 1) >>> LINE_SHIFT;
+    const icache = this.icache!;
+    if (first !== this.lastFetchLine && !icache.access(first)) this.cycles += this.icacheMissCycles;
+    if (last !== first && !icache.access(last)) this.cycles += this.icacheMissCycles;
+    this.lastFetchLine = last;
   }
 
   /** A write hit decoded code in `page`: drop the page's decoded instructions. */
@@ -616,6 +691,7 @@ export class Cpu implements ByteSource {
     this.delivering = source === 'exception' ? vector : -1;
     try {
       this.deliverThroughIdt(vector, errorCode, source);
+      this.observer?.delivered(vector, errorCode, source);
     } catch (e) {
       if (!(e instanceof CpuException)) throw e;
       this.delivering = outer;

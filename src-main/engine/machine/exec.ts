@@ -235,6 +235,7 @@ H['mov-to-cr'] = (cpu, i) => {
       return;
     case 3:
       cpu.cr3 = v;
+      cpu.cr3Loads++;
       cpu.flushTlb();
       return;
     case 4:
@@ -877,7 +878,14 @@ function stringOp(cpu: Cpu, i: D, body: () => boolean | void): void {
     if (cpu.regs[1] === 0) return;
     const more = body();
     cpu.regs[1] = (cpu.regs[1]! - 1) >>> 0;
-    if (n > 0) cpu.instructions++; // each iteration counts as an instruction executed
+    if (n > 0) {
+      // each iteration counts, and is charged, as an instruction executed (the interpreter
+      // counts the first)
+      cpu.instructions++;
+      if (cpu.cpl === 3) cpu.userInstructions++;
+      cpu.formCounts[i.form.id]!++;
+      cpu.cycles += cpu.formCycles[i.form.id]!;
+    }
     if (cpu.regs[1] === 0 || more === false) return;
   }
   cpu.eip = cpu.insnStart;

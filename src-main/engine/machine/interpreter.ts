@@ -66,7 +66,8 @@ export class Interpreter {
         }
       } catch (e) {
         cpu.instructions++;
-        cpu.cycles++;
+        cpu.faultingInstructions++;
+        cpu.cycles += cpu.faultingCycles;
         if (e instanceof CpuException) {
           cpu.eip = cpu.insnStart; // a fault restarts its instruction
           this.deliver(e.vector, e.errorCode, 'exception');
@@ -91,6 +92,8 @@ export class Interpreter {
   private executeUntil(cycleBound: number, instructionBound: number): void {
     const cpu = this.cpu;
     const privilege = this.privilege;
+    const formCycles = cpu.formCycles;
+    const formCounts = cpu.formCounts;
     while (cpu.cycles < cycleBound && cpu.instructions < instructionBound) {
       const start = cpu.eip;
       cpu.insnStart = start;
@@ -106,9 +109,11 @@ export class Interpreter {
       let handler = insn.exec as Handler | undefined;
       if (handler === undefined) handler = insn.exec = handlerFor(insn);
       handler(cpu, insn);
+      const id = insn.form.id;
+      formCounts[id]!++;
+      cpu.cycles += formCycles[id]!;
       cpu.instructions++;
       if (cpu.cpl === 3) cpu.userInstructions++;
-      cpu.cycles++;
       if (cpu.breakBatch) return;
     }
   }

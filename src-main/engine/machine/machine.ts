@@ -109,7 +109,10 @@ export class Machine implements MachineControl, ModeledClock {
             return { kind: 'halted', eip: cpu.eip };
           }
           // idle until the next device event (modeled time passes, no instructions run)
-          cpu.cycles = Math.max(cpu.cycles, next);
+          if (next > cpu.cycles) {
+            cpu.idleCycles += next - cpu.cycles;
+            cpu.cycles = next;
+          }
           this.pit.advanceTo(cpu.cycles);
           continue;
         }

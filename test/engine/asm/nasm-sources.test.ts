@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { assemble } from '../../../src-main/engine/asm/assembler';
-import { FileSourceProvider } from '../../../src-main/cli/files';
+import { FileSourceProvider } from '../../../src-main/host/source-files';
 import { nasm } from '../../helpers/nasm';
 
 const FIXTURES = path.resolve(__dirname, '../../fixtures/asm');

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { assemble } from '../../../src-main/engine/asm/assembler';
-import { FileSourceProvider } from '../../../src-main/cli/files';
+import { FileSourceProvider } from '../../../src-main/host/source-files';
 import {
   ABI_INCLUDE_PATH,
   abiConstants,

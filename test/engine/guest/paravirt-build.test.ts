@@ -41,7 +41,7 @@ import {
   type AssembleResult,
   type ListingEntry,
 } from '../../../src-main/engine/asm/assembler';
-import { FileSourceProvider } from '../../../src-main/cli/files';
+import { FileSourceProvider } from '../../../src-main/host/source-files';
 import { disassemble } from '../../../src-main/engine/isa/disasm';
 import { nasm, nasmAvailable } from '../../helpers/nasm';
 import { qemuAvailable, qemuRunImage } from '../../helpers/qemu';

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assemble } from '../../../src-main/engine/asm/assembler';
-import { FileSourceProvider } from '../../../src-main/cli/files';
+import { FileSourceProvider } from '../../../src-main/host/source-files';
 import { generateFuzzProgram } from '../../helpers/fuzz-kernel';
 import { nasm } from '../../helpers/nasm';
 import { qemuAvailable, qemuRun, type QemuResult } from '../../helpers/qemu';

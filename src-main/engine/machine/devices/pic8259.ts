@@ -333,22 +333,31 @@ export class Pic8259 implements PortDevice, InterruptController {
     return this.intr;
   }
 
+  /** the IRQ line (0–15) of the last acknowledged request (7 or 15 when spurious) */
+  lastIrq = -1;
+
   /** INTA: the vector of the best pending request, now in service (QEMU's pic_read_irq). */
   acknowledge(): number {
     const m = this.master;
     const irq = m.pending();
-    if (irq < 0) return m.irqBase + 7; // spurious IRQ7: ISR untouched
+    if (irq < 0) {
+      this.lastIrq = 7;
+      return m.irqBase + 7; // spurious IRQ7: ISR untouched
+    }
     let vector: number;
     if (irq === CASCADE_IRQ) {
       const irq2 = this.slave.pending();
       if (irq2 >= 0) {
         this.slave.intack(irq2);
         vector = this.slave.irqBase + irq2;
+        this.lastIrq = 8 + irq2;
       } else {
         vector = this.slave.irqBase + 7; // spurious IRQ15
+        this.lastIrq = 15;
       }
     } else {
       vector = m.irqBase + irq;
+      this.lastIrq = irq;
     }
     m.intack(irq);
     return vector;

@@ -1,0 +1,282 @@
+// The results contract: what an experiment is (ExperimentSpec), what one technique run reports
+// (RunResult) and the file that holds them (results.json = { schemaVersion, spec, runs }).
+// Defined once, here, as zod schemas; the TypeScript types are inferred from them. The engine
+// builds these objects, the service validates saved files with them, the reports and the
+// renderer read them. TECHNIQUES.md "What every run reports" is the specification.
+
+import { z } from 'zod';
+
+/** Bumped on any incompatible change to the shapes below. */
+export const SCHEMA_VERSION = 1;
+
+const count = z.number().int().nonnegative();
+/** modeled cycles: event counts × integer unit costs, so always integers */
+const cycles = z.number().int().nonnegative();
+const ratio = z.number().min(0).max(1);
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256');
+
+export const IsaVariantSchema = z.enum(['classic', 'strict']);
+
+/** Which guest kernel runs: a bundled workload (the guest kernel + workload=NAME) or a file. */
+export const KernelChoiceSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('workload'), workload: z.string().min(1) }),
+  z.object({
+    kind: z.literal('file'),
+    /** the file's name as the user gave it (for display; the bytes travel separately) */
+    name: z.string().min(1),
+    sha256,
+  }),
+]);
+
+export const ExperimentSpecSchema = z.object({
+  kernel: KernelChoiceSchema,
+  /** registry ids; the service always adds `native` (the baseline of every ratio) */
+  techniques: z.array(z.string().min(1)).min(1),
+  /** words appended to the kernel command line (`n=1000 hz=100`) */
+  append: z.string(),
+  isa: IsaVariantSchema,
+  /** CPU profile id (cost model) */
+  profile: z.string().min(1),
+  /** recorded in every result; workloads that draw pseudo-random numbers take it */
+  seed: z.number().int().nonnegative(),
+  /** guest instruction budget per run: a run that reaches it "did not finish" */
+  maxInstructions: z.number().int().positive(),
+  /** host wall-time watchdog per run, in ms: a run that exceeds it "did not finish" */
+  timeoutMs: z.number().int().positive(),
+  memoryBytes: z.number().int().positive(),
+  /** how many trap/event log entries a run keeps (TECHNIQUES.md: 5,000 by default) */
+  eventLimit: count,
+  /** guest instructions per time-series slice (doubled when a run has too many slices) */
+  sliceInstructions: z.number().int().positive(),
+});
+
+/** How a run ended, authoritatively. */
+export const EndSchema = z.object({
+  reason: z.enum([
+    'exit',
+    'instruction-limit',
+    'watchdog',
+    'halted',
+    'triple-fault',
+    'cancelled',
+    'error',
+  ]),
+  /** isa-debug-exit value (reason "exit") */
+  exitCode: z.number().int().nullable(),
+  /** EIP where the machine stopped (halted, triple fault), else null */
+  eip: z.number().int().nonnegative().nullable(),
+  /** human-readable detail: the triple fault's cause, the error message, the budget… */
+  detail: z.string(),
+});
+
+export const CostLineSchema = z.object({
+  /** event kind, as named in the CPU profile (`insn.alu`, `event.pagefault`, `mmu.walk`…) */
+  kind: z.string(),
+  category: z.enum([
+    'guest',
+    'hypervisor',
+    'worldSwitch',
+    'translation',
+    'pageWalk',
+    'cacheMiss',
+    'idle',
+  ]),
+  count,
+  unitCycles: cycles,
+  cycles,
+  /** where the unit cost comes from (paper, manual, or the stated assumption) */
+  source: z.string(),
+});
+
+export const CacheStatsSchema = z.object({
+  accesses: count,
+  misses: count,
+  hitRate: ratio,
+  /** misses per 1,000 guest instructions */
+  mpki: z.number().nonnegative(),
+  /** distinct lines ever fetched */
+  footprintLines: count,
+  sizeBytes: count,
+  ways: count,
+  lineBytes: count,
+});
+
+export const TlbStatsSchema = z.object({
+  lookups: count,
+  misses: count,
+  hitRate: ratio,
+  mpki: z.number().nonnegative(),
+  entries: count,
+});
+
+export const EventEntrySchema = z.object({
+  /** guest instructions retired before the event */
+  instruction: count,
+  /** modeled cycle at which it happened */
+  cycle: cycles,
+  eip: z.number().int().nonnegative(),
+  /** the instruction's bytes as hex ("0f 22 d8"), empty when they could not be read */
+  bytes: z.string(),
+  /** its disassembly, or a note why there is none */
+  disasm: z.string(),
+  /** `trap`: the hypervisor was entered; `guest`: the guest kernel received the event */
+  kind: z.enum(['trap', 'guest']),
+  cause: z.string(),
+  /** modeled cycles the event cost */
+  cost: cycles,
+});
+
+export const TimeSlotSchema = z.object({
+  /** guest instructions at the end of the slot (cumulative) */
+  instructions: count,
+  /** modeled cycles spent in the slot */
+  cycles,
+  traps: count,
+  guestEvents: count,
+});
+
+export const DivergenceSchema = z.object({
+  /** 1-based line number of the first line that differs */
+  line: z.number().int().positive(),
+  /** that line in the reference (native) output, or null when the reference ended first */
+  expected: z.string().nullable(),
+  actual: z.string().nullable(),
+});
+
+export const RunResultSchema = z.object({
+  // ---- identity
+  technique: z.string(),
+  isa: IsaVariantSchema,
+  profile: z.string(),
+  /** bundled workload name, or null for a kernel file */
+  workload: z.string().nullable(),
+  kernel: z.object({
+    name: z.string(),
+    sha256,
+    bytes: count,
+    /** `paravirt`: the para-API build of the same source */
+    build: z.enum(['native', 'paravirt']),
+  }),
+  cmdline: z.string(),
+  seed: z.number().int().nonnegative(),
+  engineVersion: z.string(),
+  // ---- outcome
+  /** completed: the guest exited or halted by itself; did-not-finish: budget, watchdog or
+   *  cancel stopped it (metrics are partial); failed: the machine or the engine gave up */
+  status: z.enum(['completed', 'did-not-finish', 'failed']),
+  end: EndSchema,
+  // ---- work and cost
+  guestInstructions: z.object({ total: count, kernel: count, user: count }),
+  cycles: z.object({
+    total: cycles,
+    guest: cycles,
+    hypervisor: cycles,
+    worldSwitch: cycles,
+    translation: cycles,
+    pageWalk: cycles,
+    cacheMiss: cycles,
+    idle: cycles,
+  }),
+  /** the derivation of `cycles`: every event kind with its count and unit cost */
+  costBreakdown: z.array(CostLineSchema),
+  /** modeled clock of the profile, so cycles convert to modeled seconds */
+  frequencyHz: z.number().int().positive(),
+  host: z.object({ wallMs: z.number().nonnegative(), mips: z.number().nonnegative() }),
+  // ---- events
+  /** entries into the hypervisor, by cause (`gp:cli`, `pf:hidden`, `io:0x80`…); 0 natively */
+  traps: z.object({ total: count, byCause: z.record(z.string(), count) }),
+  /** exceptions, interrupts and software interrupts the guest kernel itself received, by
+   *  cause (`pf`, `int:0x80`, `irq:0`, `de`…): the same in every equivalent run */
+  guestEvents: z.object({ total: count, byCause: z.record(z.string(), count) }),
+  worldSwitches: z.object({ count, cycles }),
+  /** guest context switches: loads of the guest's CR3 */
+  contextSwitches: z.object({ count, cycles }),
+  icache: CacheStatsSchema,
+  tlb: TlbStatsSchema,
+  // ---- behaviour
+  output: z.object({ bytes: count, lines: count }),
+  /** SHA-256 of the guest's serial output */
+  outputHash: sha256,
+  /** whether the output equals the native run's (null when there is nothing to compare) */
+  equivalent: z.boolean().nullable(),
+  firstDivergence: DivergenceSchema.nullable(),
+  /** the serial output itself (latin-1), cut at 256 KiB (the hash covers all of it) */
+  outputText: z.string(),
+  outputTruncated: z.boolean(),
+  // ---- over time
+  timeSeries: z.object({
+    sliceInstructions: z.number().int().positive(),
+    slots: z.array(TimeSlotSchema),
+  }),
+  events: z.object({ limit: count, dropped: count, entries: z.array(EventEntrySchema) }),
+});
+
+export const ResultsFileSchema = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  spec: ExperimentSpecSchema,
+  runs: z.array(RunResultSchema),
+});
+
+/** An experiment in the history folder: results.json plus its identity in the history. */
+export const HistoryFileSchema = ResultsFileSchema.extend({
+  /** file-name-safe id (`2026-11-23T10-15-00-123Z-ab12cd`) */
+  id: z.string().regex(/^[A-Za-z0-9._-]+$/),
+  /** ISO 8601 time the experiment started */
+  createdAt: z.string(),
+});
+
+export type IsaVariantName = z.infer<typeof IsaVariantSchema>;
+export type KernelChoice = z.infer<typeof KernelChoiceSchema>;
+export type ExperimentSpec = z.infer<typeof ExperimentSpecSchema>;
+export type RunEnd = z.infer<typeof EndSchema>;
+export type CostLine = z.infer<typeof CostLineSchema>;
+export type CostCategory = CostLine['category'];
+export type CacheStats = z.infer<typeof CacheStatsSchema>;
+export type TlbStats = z.infer<typeof TlbStatsSchema>;
+export type EventEntry = z.infer<typeof EventEntrySchema>;
+export type TimeSlot = z.infer<typeof TimeSlotSchema>;
+export type Divergence = z.infer<typeof DivergenceSchema>;
+export type RunResult = z.infer<typeof RunResultSchema>;
+export type ResultsFile = z.infer<typeof ResultsFileSchema>;
+export type HistoryFile = z.infer<typeof HistoryFileSchema>;
+
+export const COST_CATEGORIES: readonly CostCategory[] = CostLineSchema.shape.category.options;
+
+/** Defaults for the fields a user rarely sets. */
+export const SPEC_DEFAULTS = {
+  append: '',
+  isa: 'classic',
+  profile: 'p4-2006',
+  seed: 0,
+  maxInstructions: 2_000_000_000,
+  timeoutMs: 10 * 60 * 1000,
+  memoryBytes: 64 * 1024 * 1024,
+  eventLimit: 5000,
+  sliceInstructions: 100_000,
+} as const satisfies Partial<ExperimentSpec>;
+
+/** A zod error as one line per problem, each naming the field path. */
+export function describeSchemaError(error: z.ZodError): string {
+  return error.issues
+    .map((i) => `${i.path.length > 0 ? i.path.join('.') : '(top level)'}: ${i.message}`)
+    .join('; ');
+}
+
+/** Parse a results.json text; throws an Error naming the first problems when it is not one. */
+export function parseResultsFile(text: string): ResultsFile {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`not JSON: ${(e as Error).message}`);
+  }
+  const version = (json as { schemaVersion?: unknown } | null)?.schemaVersion;
+  if (typeof json === 'object' && json !== null && version !== SCHEMA_VERSION) {
+    throw new Error(
+      `schemaVersion ${JSON.stringify(version)} is not ${SCHEMA_VERSION} (this app's results format)`,
+    );
+  }
+  const parsed = ResultsFileSchema.safeParse(json);
+  if (!parsed.success) throw new Error(describeSchemaError(parsed.error));
+  return parsed.data;
+}

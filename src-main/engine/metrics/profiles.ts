@@ -1,0 +1,344 @@
+// CPU profiles: the cost model's data. A profile gives the modeled clock, the instruction
+// cache and TLB geometry, and the unit cost (in cycles) of every event kind the engine counts,
+// each with where the number comes from. Cycles are event counts × these unit costs and
+// nothing else (TECHNIQUES.md "Cost model"): no factor per workload or per technique.
+//
+// Sources, cited per number below:
+//   [AA06] K. Adams, O. Agesen, "A Comparison of Software and Hardware Techniques for x86
+//          Virtualization", ASPLOS 2006 (Pentium 4 672 and Core 2 measurements).
+//   [Fog]  A. Fog, "Instruction tables" and "The microarchitecture of Intel, AMD and VIA CPUs"
+//          (latencies of representative instructions; approximate, as those tables say).
+//   [KVM]  VMCALL round trip on Sandy Bridge-E under KVM, 1,600–1,700 cycles (TECHNIQUES.md).
+//   [ISA]  a legacy ISA port access takes about 1 µs: the reason Linux's io_delay writes to
+//          port 0x80 (an I/O-bound workload therefore costs the same microsecond everywhere).
+// Numbers marked "assumption" have no published figure; the comment says how they were set.
+
+import { type CostCategory } from '../../../shared/results';
+import { type CostClass } from '../isa/types';
+
+export interface UnitCost {
+  readonly cycles: number;
+  readonly source: string;
+}
+
+export interface CacheGeometry {
+  readonly sizeBytes: number;
+  readonly ways: number;
+  readonly lineBytes: number;
+  readonly source: string;
+}
+
+export interface CpuProfile {
+  readonly id: string;
+  readonly name: string;
+  readonly frequencyHz: number;
+  readonly frequencySource: string;
+  readonly icache: CacheGeometry;
+  /** modeled TLB entries (4-way set-associative) */
+  readonly tlbEntries: number;
+  readonly tlbSource: string;
+  /** unit cost per event kind; every kind of COST_KINDS is present */
+  readonly costs: Readonly<Record<string, UnitCost>>;
+}
+
+/** What an event kind is and which cycle category it is charged to. */
+export interface CostKind {
+  readonly kind: string;
+  readonly category: CostCategory;
+  readonly description: string;
+}
+
+const CLASS_DESCRIPTIONS: Record<CostClass, string> = {
+  alu: 'register arithmetic, logic, moves, flag operations',
+  mul: 'mul, imul',
+  div: 'div, idiv',
+  branch: 'jmp, jcc, loop',
+  memory: 'moves to and from memory',
+  string: 'one iteration of movs/stos/lods/cmps/scas',
+  stack: 'push, pop, enter, leave, pushf, popf',
+  io: 'in, out, ins, outs: an access to an I/O port',
+  system: 'segment loads, descriptor-table reads, int n, iret, far transfers, hlt',
+  serializing: 'control-register writes, lgdt/lidt, invlpg, cpuid, wbinvd',
+};
+
+/**
+ * Every event kind the engine charges. Instruction kinds: one per cost class of the opcode
+ * table, plus the mnemonics a profile prices apart (INSN_MNEMONIC_KINDS).
+ */
+export const COST_KINDS: readonly CostKind[] = [
+  ...(Object.keys(CLASS_DESCRIPTIONS) as CostClass[]).map((c): CostKind => ({
+    kind: `insn.${c}`,
+    category: 'guest',
+    description: CLASS_DESCRIPTIONS[c],
+  })),
+  { kind: 'insn.call', category: 'guest', description: 'near call' },
+  { kind: 'insn.ret', category: 'guest', description: 'near return' },
+  { kind: 'insn.cli', category: 'guest', description: 'cli' },
+  { kind: 'insn.sti', category: 'guest', description: 'sti' },
+  {
+    kind: 'insn.faulting',
+    category: 'guest',
+    description: 'an instruction that raised an exception or int n (its delivery is event.*)',
+  },
+  {
+    kind: 'event.exception',
+    category: 'guest',
+    description: 'an exception delivered through the IDT to the guest kernel, with its iret',
+  },
+  {
+    kind: 'event.pagefault',
+    category: 'guest',
+    description: 'a page fault delivered through the IDT to the guest kernel, with its iret',
+  },
+  {
+    kind: 'event.softint',
+    category: 'guest',
+    description: 'int n (a system call) delivered through the IDT, with its iret',
+  },
+  {
+    kind: 'event.interrupt',
+    category: 'guest',
+    description: 'an external interrupt (PIC) acknowledged and delivered, with its iret',
+  },
+  { kind: 'mmu.walk', category: 'pageWalk', description: 'a TLB miss: a 2-level page walk' },
+  {
+    kind: 'cache.icacheMiss',
+    category: 'cacheMiss',
+    description: 'an instruction-cache miss, filled from L2',
+  },
+  {
+    kind: 'idle',
+    category: 'idle',
+    description: 'a cycle spent halted, waiting for the next interrupt',
+  },
+];
+
+/** Mnemonics with their own cost kind (else the form's cost class decides). */
+export const INSN_MNEMONIC_KINDS: ReadonlySet<string> = new Set(['cli', 'sti']);
+
+const KIND_BY_NAME = new Map(COST_KINDS.map((k) => [k.kind, k]));
+
+export function costKind(kind: string): CostKind {
+  const k = KIND_BY_NAME.get(kind);
+  if (!k) throw new Error(`unknown cost kind '${kind}'`);
+  return k;
+}
+
+const ISA_IO = '[ISA] ≈1 µs per port access';
+
+const P4: CpuProfile = {
+  id: 'p4-2006',
+  name: 'Pentium 4 672 (Prescott, 3.8 GHz), 2006',
+  frequencyHz: 3_800_000_000,
+  frequencySource: '[AA06] test machine: Pentium 4 672, 3.8 GHz',
+  icache: {
+    sizeBytes: 16 * 1024,
+    ways: 8,
+    lineBytes: 64,
+    source:
+      'the P4 has a 12K-µop trace cache instead of an L1I; approximated as 16 KiB, 8-way, 64-byte lines (assumption: ~1.3 bytes of x86 per µop)',
+  },
+  tlbEntries: 64,
+  tlbSource: '[Fog] Pentium 4 data TLB: 64 entries',
+  costs: {
+    'insn.alu': { cycles: 1, source: '[Fog] Prescott: add/sub/logic r,r latency 1' },
+    'insn.mul': { cycles: 10, source: '[Fog] Prescott: imul r32 latency ≈10' },
+    'insn.div': { cycles: 66, source: '[Fog] Prescott: div r32 latency 66–80 (low end)' },
+    'insn.branch': { cycles: 2, source: '[Fog] P4: taken branches issue at most one per 2 clocks' },
+    'insn.memory': { cycles: 4, source: '[Fog] Prescott: L1 data load-to-use latency 4' },
+    'insn.string': {
+      cycles: 2,
+      source: 'assumption: one rep iteration ≈ a load and a store in flight, 2 clocks',
+    },
+    'insn.stack': { cycles: 2, source: '[Fog] P4: push/pop ≈1.5 clocks, rounded up' },
+    'insn.io': { cycles: 3800, source: `${ISA_IO} = 3,800 cycles at 3.8 GHz` },
+    'insn.system': {
+      cycles: 20,
+      source: '[Fog] P4: segment-register loads and descriptor reads ≈20 clocks',
+    },
+    'insn.serializing': {
+      cycles: 200,
+      source:
+        '[Fog] P4: serializing instructions (cpuid, mov crN) drain the 31-stage pipeline, ≈200',
+    },
+    'insn.call': { cycles: 5, source: '[AA06] Fig. 4 native call/ret pair 11 cycles, split 5 + 6' },
+    'insn.ret': { cycles: 6, source: '[AA06] Fig. 4 native call/ret pair 11 cycles, split 5 + 6' },
+    'insn.cli': { cycles: 60, source: '[AA06] native cli 60 cycles' },
+    'insn.sti': { cycles: 60, source: 'assumption: as [AA06] native cli (60 cycles)' },
+    'insn.faulting': {
+      cycles: 1,
+      source: 'assumption: the issue slot of the faulting instruction; its delivery is event.*',
+    },
+    'event.exception': {
+      cycles: 889,
+      source:
+        '[AA06] native divzero 889 cycles (fault, minimal handler, iret: an upper bound for delivery + iret)',
+    },
+    'event.pagefault': {
+      cycles: 1093,
+      source: '[AA06] native pgfault 1,093 cycles (an upper bound for delivery + iret)',
+    },
+    'event.softint': {
+      cycles: 889,
+      source: 'assumption: the same IDT gate delivery + iret as [AA06] divzero (889)',
+    },
+    'event.interrupt': {
+      cycles: 889,
+      source: 'assumption: the same IDT gate delivery + iret as [AA06] divzero (889)',
+    },
+    'mmu.walk': {
+      cycles: 54,
+      source: '[Fog] Prescott L2 latency ≈27; a 2-level walk is two dependent L2 hits',
+    },
+    'cache.icacheMiss': { cycles: 27, source: '[Fog] Prescott L2 latency ≈27' },
+    idle: { cycles: 1, source: 'one modeled cycle per cycle halted' },
+  },
+};
+
+const CORE2: CpuProfile = {
+  id: 'core2-2007',
+  name: 'Core 2 (Merom/Conroe, 2.66 GHz), 2007',
+  frequencyHz: 2_660_000_000,
+  frequencySource: '[AA06] Core 2 measurements at 2.66 GHz',
+  icache: {
+    sizeBytes: 32 * 1024,
+    ways: 8,
+    lineBytes: 64,
+    source: '[Fog] Core 2: L1I 32 KiB, 8-way, 64-byte lines',
+  },
+  tlbEntries: 256,
+  tlbSource: '[Fog] Core 2: 256-entry L2 data TLB',
+  costs: {
+    'insn.alu': { cycles: 1, source: '[Fog] Core 2: add/sub/logic r,r latency 1' },
+    'insn.mul': { cycles: 3, source: '[Fog] Core 2: imul r32 latency 3' },
+    'insn.div': { cycles: 23, source: '[Fog] Core 2: div r32 latency 17–41 (typical 23)' },
+    'insn.branch': { cycles: 1, source: '[Fog] Core 2: one taken branch per clock' },
+    'insn.memory': { cycles: 3, source: '[Fog] Core 2: L1 data load-to-use latency 3' },
+    'insn.string': { cycles: 1, source: '[Fog] Core 2: fast rep strings, ≈1 clock per iteration' },
+    'insn.stack': { cycles: 1, source: '[Fog] Core 2: stack engine, push/pop 1 clock' },
+    'insn.io': { cycles: 2660, source: `${ISA_IO} = 2,660 cycles at 2.66 GHz` },
+    'insn.system': { cycles: 10, source: '[Fog] Core 2: segment-register loads ≈10 clocks' },
+    'insn.serializing': {
+      cycles: 100,
+      source: '[Fog] Core 2: serializing instructions (cpuid, mov crN) ≈100 clocks',
+    },
+    'insn.call': { cycles: 2, source: '[Fog] Core 2: call throughput 2 clocks' },
+    'insn.ret': { cycles: 2, source: '[Fog] Core 2: ret throughput 2 clocks' },
+    'insn.cli': { cycles: 9, source: '[Fog] Core 2: cli ≈9 µops/clocks' },
+    'insn.sti': { cycles: 9, source: 'assumption: as cli' },
+    'insn.faulting': {
+      cycles: 1,
+      source: 'assumption: the issue slot of the faulting instruction; its delivery is event.*',
+    },
+    'event.exception': {
+      cycles: 445,
+      source:
+        'assumption: no published native figure; half of [AA06] P4 divzero 889 (Core 2 pipeline: 14 stages vs 31)',
+    },
+    'event.pagefault': {
+      cycles: 547,
+      source: 'assumption: half of [AA06] P4 native pgfault 1,093 (pipeline depth 14 vs 31)',
+    },
+    'event.softint': { cycles: 445, source: 'assumption: as event.exception' },
+    'event.interrupt': { cycles: 445, source: 'assumption: as event.exception' },
+    'mmu.walk': { cycles: 28, source: '[Fog] Core 2 L2 latency ≈14; two dependent L2 hits' },
+    'cache.icacheMiss': { cycles: 14, source: '[Fog] Core 2 L2 latency ≈14' },
+    idle: { cycles: 1, source: 'one modeled cycle per cycle halted' },
+  },
+};
+
+const MODERN: CpuProfile = {
+  id: 'modern',
+  name: 'Sandy Bridge-E class (3.3 GHz), 2012+',
+  frequencyHz: 3_300_000_000,
+  frequencySource: 'Core i7-3960X (Sandy Bridge-E) base clock 3.3 GHz, the [KVM] machine class',
+  icache: {
+    sizeBytes: 32 * 1024,
+    ways: 8,
+    lineBytes: 64,
+    source: '[Fog] Sandy Bridge: L1I 32 KiB, 8-way, 64-byte lines',
+  },
+  tlbEntries: 512,
+  tlbSource: '[Fog] Sandy Bridge: 512-entry second-level TLB',
+  costs: {
+    'insn.alu': { cycles: 1, source: '[Fog] Sandy Bridge: add/sub/logic r,r latency 1' },
+    'insn.mul': { cycles: 3, source: '[Fog] Sandy Bridge: imul r32 latency 3' },
+    'insn.div': { cycles: 26, source: '[Fog] Sandy Bridge: div r32 latency 22–29' },
+    'insn.branch': { cycles: 1, source: '[Fog] Sandy Bridge: one taken branch per clock' },
+    'insn.memory': { cycles: 4, source: '[Fog] Sandy Bridge: L1 data load-to-use latency 4' },
+    'insn.string': {
+      cycles: 1,
+      source: '[Fog] Sandy Bridge: fast rep strings, ≈1 clock per iteration',
+    },
+    'insn.stack': { cycles: 1, source: '[Fog] Sandy Bridge: stack engine, push/pop 1 clock' },
+    'insn.io': { cycles: 3300, source: `${ISA_IO} = 3,300 cycles at 3.3 GHz` },
+    'insn.system': { cycles: 10, source: '[Fog] Sandy Bridge: segment-register loads ≈10 clocks' },
+    'insn.serializing': {
+      cycles: 100,
+      source: '[Fog] Sandy Bridge: cpuid ≈100 clocks; mov crN serializes likewise',
+    },
+    'insn.call': { cycles: 2, source: '[Fog] Sandy Bridge: call throughput 2 clocks' },
+    'insn.ret': { cycles: 2, source: '[Fog] Sandy Bridge: ret throughput 2 clocks' },
+    'insn.cli': { cycles: 7, source: '[Fog] Sandy Bridge: cli ≈7 µops/clocks' },
+    'insn.sti': { cycles: 7, source: 'assumption: as cli' },
+    'insn.faulting': {
+      cycles: 1,
+      source: 'assumption: the issue slot of the faulting instruction; its delivery is event.*',
+    },
+    'event.exception': {
+      cycles: 400,
+      source: 'assumption: no published figure; of the order of the Core 2 estimate (445), rounded',
+    },
+    'event.pagefault': {
+      cycles: 500,
+      source: 'assumption: no published figure; of the order of the Core 2 estimate (547), rounded',
+    },
+    'event.softint': { cycles: 400, source: 'assumption: as event.exception' },
+    'event.interrupt': { cycles: 400, source: 'assumption: as event.exception' },
+    'mmu.walk': { cycles: 24, source: '[Fog] Sandy Bridge L2 latency 12; two dependent L2 hits' },
+    'cache.icacheMiss': { cycles: 12, source: '[Fog] Sandy Bridge L2 latency 12' },
+    idle: { cycles: 1, source: 'one modeled cycle per cycle halted' },
+  },
+};
+
+const PROFILES: readonly CpuProfile[] = [P4, CORE2, MODERN];
+
+export const DEFAULT_PROFILE = P4.id;
+
+/** Every built-in profile: the cost table is complete and every unit cost is a whole number. */
+export function validateProfile(p: CpuProfile): void {
+  for (const k of COST_KINDS) {
+    const c = p.costs[k.kind];
+    if (!c) throw new Error(`profile ${p.id}: no cost for ${k.kind}`);
+    if (!Number.isInteger(c.cycles) || c.cycles < 0) {
+      throw new Error(`profile ${p.id}: ${k.kind} must be a whole number of cycles`);
+    }
+    if (c.source.trim() === '') throw new Error(`profile ${p.id}: ${k.kind} has no source`);
+  }
+  for (const kind of Object.keys(p.costs)) costKind(kind);
+  const { sizeBytes, ways, lineBytes } = p.icache;
+  const sets = sizeBytes / (ways * lineBytes);
+  if (!Number.isInteger(sets) || sets < 1 || (sets & (sets - 1)) !== 0) {
+    throw new Error(`profile ${p.id}: the I-cache must have a power-of-two number of sets`);
+  }
+  if (lineBytes !== 64) throw new Error(`profile ${p.id}: the model uses 64-byte lines`);
+}
+PROFILES.forEach(validateProfile);
+
+export function listProfiles(): readonly { id: string; name: string }[] {
+  return PROFILES.map(({ id, name }) => ({ id, name }));
+}
+
+export function findProfile(id: string): CpuProfile | undefined {
+  return PROFILES.find((p) => p.id === id);
+}
+
+export function requireProfile(id: string): CpuProfile {
+  const p = findProfile(id);
+  if (!p) {
+    throw new Error(
+      `unknown CPU profile '${id}' (available: ${PROFILES.map((q) => q.id).join(', ')})`,
+    );
+  }
+  return p;
+}

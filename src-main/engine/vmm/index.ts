@@ -1,0 +1,11 @@
+// The hypervisor layer's front door: registers every technique (one folder each under
+// techniques/) and re-exports the registry. Import techniques from here, never from their
+// folders, so the list is complete wherever it is used.
+
+import { registerTechnique } from './registry';
+import { nativeTechnique } from './techniques/native';
+
+registerTechnique(nativeTechnique);
+
+export { findTechnique, listTechniques, requireTechnique } from './registry';
+export type { Technique, TechniqueContext, TechniqueInfo, TechniqueSession } from './technique';

@@ -1,0 +1,56 @@
+// The technique plug-in contract (DESIGN.md principle 3): what a virtualization technique is
+// given (the machine, the kernel image, the run options, the meter that charges its work) and
+// what it must provide (boot the guest, run it). Techniques intercept exception, interrupt
+// and I/O delivery through the CPU's DeliveryHook and the port bus; they never patch the
+// executor. The runner, the CLI, the reports and the UI know techniques only through this.
+
+import { type IsaVariant } from '../isa/types';
+import { type EndReason } from '../machine/interfaces';
+import { type Machine } from '../machine/machine';
+import { type RunMeter } from '../metrics/meter';
+import { type CpuProfile } from '../metrics/profiles';
+import { type KernelImage } from '../run-spec';
+
+export interface TechniqueInfo {
+  /** registry id used by the CLI, the results and the UI (`native`, `trap-and-emulate`…) */
+  readonly id: string;
+  /** display name */
+  readonly name: string;
+  /** one line: what the technique does */
+  readonly summary: string;
+  /** where the lecture or TECHNIQUES.md discusses it */
+  readonly reference: string;
+  /** which build of the guest kernel it boots */
+  readonly kernelBuild: KernelImage['build'];
+}
+
+/** Everything a technique gets for one run. */
+export interface TechniqueContext {
+  readonly machine: Machine;
+  readonly kernel: KernelImage;
+  /** the full multiboot command line (kernel path, a space, the appended words) */
+  readonly cmdline: string;
+  readonly isa: IsaVariant;
+  readonly profile: CpuProfile;
+  /** where the technique counts its traps and charges its work (cost model, cache model) */
+  readonly meter: RunMeter;
+}
+
+/** How long one call of `run` may go on. */
+export interface SessionLimits {
+  /** stop at this many guest instructions (returns instruction-limit) */
+  readonly maxInstructions: number;
+  /** polled between batches */
+  readonly shouldStop: () => boolean;
+}
+
+/** One technique's hold on one machine for one run. */
+export interface TechniqueSession {
+  /** Run the guest until it ends or a limit is reached; called repeatedly, it resumes. */
+  run(limits: SessionLimits): EndReason;
+}
+
+export interface Technique extends TechniqueInfo {
+  /** Load the kernel and set the machine up the way the technique runs a guest. */
+  boot(context: TechniqueContext): TechniqueSession;
+}
