@@ -8,6 +8,7 @@ export default function setup(): void {
     ['ndisasm', ['-v'], 'nasm'],
     ['qemu-system-i386', ['--version'], 'qemu-system-x86'],
     ['cc', ['--version'], 'gcc'],
+    ['/usr/bin/chromium', ['--version'], 'chromium'],
   ].filter(([cmd, args]) => spawnSync(cmd as string, args as string[]).status !== 0);
   if (missing.length > 0) {
     throw new Error(

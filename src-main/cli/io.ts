@@ -4,9 +4,14 @@
 export interface CommandIo {
   stdout(text: string | Uint8Array): void;
   stderr(text: string): void;
+  /** stderr is a terminal: progress may redraw in place (else plain lines) */
+  readonly stderrIsTTY?: boolean;
 }
 
 export const processIo: CommandIo = {
   stdout: (text) => void process.stdout.write(text),
   stderr: (text) => void process.stderr.write(text),
+  get stderrIsTTY() {
+    return process.stderr.isTTY === true;
+  },
 };
