@@ -1,0 +1,308 @@
+// report.html: the whole experiment in one self-contained file that opens offline from
+// file:// years later: Chart.js inlined, the chart definitions of shared/charts.ts inlined as
+// JSON, and the tables (summary, cost breakdown, first events, guest output) as plain HTML.
+//
+// Everything the guest or the user chose — kernel names, command lines, guest output, the
+// diverging lines, disassembly — is untrusted text: it goes through escapeHtml, and the JSON
+// embedded in <script> has every `<` escaped, so no value can close the element or open markup.
+
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import {
+  buildCharts,
+  describeDivergence,
+  modeledMips,
+  nativeRun,
+  overheadVsNative,
+  runLabels,
+  type ChartDefinition,
+} from '../../shared/charts';
+import { type ResultsFile, type RunResult } from '../../shared/results';
+import { assertResultsFile } from './results-json';
+
+/** How many event-log entries per run the report lists (the full log is in results.json). */
+export const REPORT_EVENT_ROWS = 50;
+/** How much of each run's guest output the report shows. */
+export const REPORT_OUTPUT_CHARS = 32 * 1024;
+
+let chartJsSource: string | undefined;
+
+/**
+ * The Chart.js UMD build, read once. chart.js's package `exports` hide dist/, so the file is
+ * found next to the entry point the package does export.
+ */
+export function chartJsUmdSource(): string {
+  if (chartJsSource === undefined) {
+    const dist = dirname(createRequire(import.meta.url).resolve('chart.js'));
+    let text: string | undefined;
+    for (const name of ['chart.umd.min.js', 'chart.umd.js']) {
+      try {
+        text = readFileSync(join(dist, name), 'utf8');
+        break;
+      } catch {
+        // try the next build
+      }
+    }
+    if (text === undefined) throw new Error(`no Chart.js UMD build in ${dist}`);
+    // a literal `</script` (or `<!--`) in the library would end or confuse the inline element
+    chartJsSource = text.replace(/<\/script/gi, '<\\/script').replace(/<!--/g, '<\\!--');
+  }
+  return chartJsSource;
+}
+
+const HTML_ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+
+/** Text (or an attribute value) safe to place in HTML. */
+export function escapeHtml(text: string): string {
+  return (
+    text
+      .replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!)
+      // control bytes from the guest are not valid in HTML text
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\0-\x08\x0b\x0c\x0e-\x1f\x7f]/g, '\ufffd')
+  );
+}
+
+/** JSON that can sit inside a <script> element: no `<`, no line separators. */
+function scriptJson(value: unknown): string {
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
+}
+
+function count(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+function fixed(n: number | null, digits: number, suffix = ''): string {
+  return n === null || !Number.isFinite(n) ? '—' : `${n.toFixed(digits)}${suffix}`;
+}
+
+function hex(n: number | null): string {
+  return n === null ? '—' : `0x${n.toString(16).padStart(8, '0')}`;
+}
+
+function cell(text: string, numeric = false): string {
+  return numeric ? `<td class="num">${escapeHtml(text)}</td>` : `<td>${escapeHtml(text)}</td>`;
+}
+
+function table(headers: string[], rows: string[][], numericColumns: ReadonlySet<number>): string {
+  const head = headers
+    .map((h, i) => `<th${numericColumns.has(i) ? ' class="num"' : ''}>${escapeHtml(h)}</th>`)
+    .join('');
+  const body = rows
+    .map((row) => `<tr>${row.map((text, i) => cell(text, numericColumns.has(i))).join('')}</tr>`)
+    .join('\n');
+  return `<table>\n<thead><tr>${head}</tr></thead>\n<tbody>\n${body}\n</tbody>\n</table>`;
+}
+
+function equivalentText(run: RunResult): string {
+  return run.equivalent === null ? 'n.a.' : run.equivalent ? 'yes' : 'no';
+}
+
+function kernelTitle(file: ResultsFile): string {
+  const k = file.spec.kernel;
+  return k.kind === 'workload' ? `workload ${k.workload}` : `kernel file ${k.name}`;
+}
+
+function header(file: ResultsFile): string {
+  const { spec, runs } = file;
+  const images = [
+    ...new Set(runs.map((r) => `${r.kernel.name} (${r.kernel.build}): ${r.kernel.sha256}`)),
+  ];
+  if (spec.kernel.kind === 'file' && images.length === 0) {
+    images.push(`${spec.kernel.name}: ${spec.kernel.sha256}`);
+  }
+  const engines = [...new Set(runs.map((r) => r.engineVersion))];
+  const items: [string, string][] = [
+    ['Kernel', kernelTitle(file)],
+    ['Image SHA-256', images.join('\n') || '—'],
+    ['ISA variant', spec.isa],
+    ['CPU profile', spec.profile],
+    ['Engine version', engines.join(', ') || '—'],
+    ['Techniques', spec.techniques.join(', ')],
+    ['Appended to the command line', spec.append || '(nothing)'],
+    ['Seed', String(spec.seed)],
+    ['Instruction budget', count(spec.maxInstructions)],
+    ['Memory', `${count(spec.memoryBytes / 1024)} KiB`],
+  ];
+  const dl = items
+    .map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v).replace(/\n/g, '<br>')}</dd>`)
+    .join('\n');
+  return `<header>\n<h1>VMM Workbench report: ${escapeHtml(kernelTitle(file))}</h1>\n<dl class="identity">\n${dl}\n</dl>\n</header>`;
+}
+
+function summary(file: ResultsFile, labels: readonly string[]): string {
+  const native = nativeRun(file);
+  const rows = file.runs.map((run, i) => [
+    labels[i]!,
+    run.status,
+    run.end.detail ? `${run.end.reason}: ${run.end.detail}` : run.end.reason,
+    count(run.guestInstructions.total),
+    count(run.cycles.total),
+    fixed(modeledMips(run), 2),
+    fixed(overheadVsNative(run, native), 2, '×'),
+    count(run.traps.total),
+    count(run.guestEvents.total),
+    count(run.worldSwitches.count),
+    fixed(run.icache.hitRate * 100, 2, '%'),
+    equivalentText(run),
+    describeDivergence(run),
+  ]);
+  return `<section id="summary">\n<h2>Summary</h2>\n${table(
+    [
+      'Technique',
+      'Status',
+      'End',
+      'Guest instructions',
+      'Modeled cycles',
+      'Modeled MIPS',
+      'Overhead vs native',
+      'Traps',
+      'Guest events',
+      'World switches',
+      'I-cache hit rate',
+      'Equivalent',
+      'First divergence',
+    ],
+    rows,
+    new Set([3, 4, 5, 6, 7, 8, 9, 10]),
+  )}\n</section>`;
+}
+
+function charts(definitions: readonly ChartDefinition[]): string {
+  const figures = definitions
+    .map(
+      (d) =>
+        `<figure class="chart" id="chart-${escapeHtml(d.id)}">\n<h3>${escapeHtml(d.title)}</h3>\n` +
+        `<div class="canvas-box"><canvas data-chart-id="${escapeHtml(d.id)}" role="img" aria-label="${escapeHtml(d.title)}"></canvas></div>\n` +
+        `<figcaption>${escapeHtml(d.description)}</figcaption>\n</figure>`,
+    )
+    .join('\n');
+  return `<section id="charts">\n<h2>Charts</h2>\n<div class="charts">\n${figures}\n</div>\n</section>`;
+}
+
+function runDetails(run: RunResult, label: string, index: number): string {
+  const costRows = run.costBreakdown.map((line) => [
+    line.kind,
+    line.category,
+    count(line.count),
+    count(line.unitCycles),
+    count(line.cycles),
+    line.source,
+  ]);
+  costRows.push(['total', '', '', '', count(run.cycles.total), '']);
+  const shown = run.events.entries.slice(0, REPORT_EVENT_ROWS);
+  const eventRows = shown.map((e) => [
+    count(e.instruction),
+    count(e.cycle),
+    hex(e.eip),
+    e.bytes,
+    e.disasm,
+    e.kind,
+    e.cause,
+    count(e.cost),
+  ]);
+  const kept = run.events.entries.length;
+  const eventNote =
+    `Showing ${shown.length} of ${count(kept)} logged events` +
+    (run.events.dropped > 0 ? ` (${count(run.events.dropped)} more were not logged).` : '.');
+  const output = run.outputText.slice(0, REPORT_OUTPUT_CHARS);
+  const outputNote =
+    `${count(run.output.lines)} lines, ${count(run.output.bytes)} bytes` +
+    (run.outputText.length > REPORT_OUTPUT_CHARS || run.outputTruncated
+      ? `; the first ${count(output.length)} characters shown`
+      : '');
+  return [
+    `<section class="run" id="run-${index}">`,
+    `<h2>${escapeHtml(label)}</h2>`,
+    `<p>Kernel ${escapeHtml(run.kernel.name)} (${escapeHtml(run.kernel.build)} build, ${escapeHtml(count(run.kernel.bytes))} bytes, SHA-256 <code>${escapeHtml(run.kernel.sha256)}</code>); command line <code>${escapeHtml(run.cmdline)}</code>; ${escapeHtml(run.status)}, ${escapeHtml(run.end.reason)}; host ${escapeHtml(fixed(run.host.wallMs, 0))} ms wall time.</p>`,
+    `<h3>Cost breakdown</h3>`,
+    table(
+      ['Kind', 'Category', 'Count', 'Unit cycles', 'Cycles', 'Source'],
+      costRows,
+      new Set([2, 3, 4]),
+    ),
+    `<h3>First events</h3>`,
+    `<p>${escapeHtml(eventNote)}</p>`,
+    table(
+      ['Instruction', 'Cycle', 'EIP', 'Bytes', 'Disassembly', 'Kind', 'Cause', 'Cost'],
+      eventRows,
+      new Set([0, 1, 7]),
+    ),
+    `<details><summary>Guest output (${escapeHtml(outputNote)})</summary><pre class="output">${escapeHtml(output)}</pre></details>`,
+    `</section>`,
+  ].join('\n');
+}
+
+const STYLE = `
+body { font: 14px/1.45 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; margin: 2rem; color: #1b1b1b; background: #fff; }
+h1 { font-size: 1.5rem; } h2 { font-size: 1.2rem; margin-top: 2rem; } h3 { font-size: 1rem; }
+dl.identity { display: grid; grid-template-columns: max-content 1fr; gap: 0.2rem 1rem; }
+dl.identity dt { font-weight: 600; } dl.identity dd { margin: 0; font-family: ui-monospace, monospace; word-break: break-all; }
+table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-size: 13px; }
+th, td { border: 1px solid #ccc; padding: 0.2rem 0.5rem; text-align: left; vertical-align: top; }
+th { background: #f3f3f3; } .num { text-align: right; font-variant-numeric: tabular-nums; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(460px, 1fr)); gap: 1.5rem; }
+figure.chart { margin: 0; } .canvas-box { position: relative; height: 340px; }
+canvas { background: #fff; } figcaption { font-size: 12px; color: #444; }
+pre.output { background: #f7f7f7; padding: 0.5rem; max-height: 24rem; overflow: auto; }
+code { font-family: ui-monospace, monospace; }
+@media print { .charts { display: block; } figure.chart { break-inside: avoid; } }
+`;
+
+// Runs in the page: draws each chart into its canvas. Inline titles are off because the page
+// shows each title as text above its chart; animation is off so the report prints as shown.
+const DRAW = `
+(function () {
+  var definitions = JSON.parse(document.getElementById('chart-definitions').textContent);
+  var byId = {};
+  definitions.forEach(function (d) { byId[d.id] = d; });
+  document.querySelectorAll('canvas[data-chart-id]').forEach(function (canvas) {
+    var d = byId[canvas.getAttribute('data-chart-id')];
+    if (!d) return;
+    var config = d.config;
+    var options = Object.assign({}, config.options, { animation: false, responsive: true, maintainAspectRatio: false });
+    options.plugins = Object.assign({}, options.plugins, { title: { display: false } });
+    new Chart(canvas, { type: config.type, data: config.data, options: options });
+  });
+})();
+`;
+
+/** report.html for one experiment. */
+export function reportHtml(file: ResultsFile): string {
+  assertResultsFile(file);
+  const labels = runLabels(file.runs);
+  const definitions = buildCharts(file);
+  return [
+    '<!DOCTYPE html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>${escapeHtml(`VMM Workbench report: ${kernelTitle(file)}`)}</title>`,
+    `<style>${STYLE}</style>`,
+    '</head>',
+    '<body>',
+    header(file),
+    '<main>',
+    summary(file, labels),
+    charts(definitions),
+    ...file.runs.map((run, i) => runDetails(run, labels[i]!, i)),
+    '</main>',
+    `<script type="application/json" id="chart-definitions">${scriptJson(definitions)}</script>`,
+    `<script>${chartJsUmdSource()}</script>`,
+    `<script>${DRAW}</script>`,
+    '</body>',
+    '</html>',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,162 @@
+import { describe, expect, it } from 'vitest';
+import {
+  buildCharts,
+  modeledMips,
+  paletteColor,
+  runColors,
+  runLabels,
+  type ChartDefinition,
+} from '../../shared/charts';
+import { sampleResults } from '../helpers/sample-results';
+
+const byId = (charts: ChartDefinition[], id: string): ChartDefinition => {
+  const chart = charts.find((c) => c.id === id);
+  if (!chart) throw new Error(`no chart ${id}`);
+  return chart;
+};
+
+describe('chart definitions (shared/charts.ts)', () => {
+  const file = sampleResults();
+  const charts = buildCharts(file);
+
+  it('has one chart per metric, with unique file-name-safe ids', () => {
+    expect(charts.map((c) => c.id)).toEqual([
+      'traps-by-cause',
+      'guest-events-by-cause',
+      'cycles-by-category',
+      'icache-hit-rate',
+      'icache-mpki',
+      'throughput',
+      'overhead',
+      'equivalence',
+      'traps-over-time',
+      'guest-events-over-time',
+    ]);
+    for (const c of charts) {
+      expect(c.id).toMatch(/^[a-z0-9-]+$/);
+      expect(c.title.length).toBeGreaterThan(0);
+      expect(c.description.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('are plain JSON: no functions, no undefined, nothing lost in a JSON round trip', () => {
+    for (const c of charts) expect(JSON.parse(JSON.stringify(c))).toStrictEqual(c);
+  });
+
+  it('are deterministic', () => {
+    expect(buildCharts(sampleResults())).toStrictEqual(charts);
+  });
+
+  it('stacks traps by cause, one bar per run, zero for the native run', () => {
+    const c = byId(charts, 'traps-by-cause');
+    expect(c.config.type).toBe('bar');
+    expect(c.config.data.labels).toEqual(['native', 'trap-and-emulate', 'binary-translation']);
+    const causes = c.config.data.datasets.map((d) => d.label);
+    expect(causes).toEqual([...causes].sort());
+    expect(causes).toContain('gp:cli');
+    for (const d of c.config.data.datasets) {
+      expect(d.data).toHaveLength(3);
+      expect(d.data[0]).toBe(0);
+      expect(d.stack).toBe('causes');
+    }
+    const cli = c.config.data.datasets.find((d) => d.label === 'gp:cli')!;
+    expect(cli.data).toEqual([0, 50, 0]);
+    // every run's stack adds up to its total
+    file.runs.forEach((run, i) => {
+      const stacked = c.config.data.datasets.reduce((a, d) => a + (d.data[i] as number), 0);
+      expect(stacked).toBe(run.traps.total);
+    });
+    // and the causes get distinct colours from the fixed palette, in order
+    c.config.data.datasets.forEach((d, i) => expect(d.backgroundColor).toBe(paletteColor(i)));
+  });
+
+  it('stacks guest events and cycles, each stack summing to its total', () => {
+    const events = byId(charts, 'guest-events-by-cause');
+    const cycles = byId(charts, 'cycles-by-category');
+    expect(cycles.config.data.datasets).toHaveLength(7);
+    file.runs.forEach((run, i) => {
+      const sum = (c: ChartDefinition): number =>
+        c.config.data.datasets.reduce((a, d) => a + (d.data[i] as number), 0);
+      expect(sum(events)).toBe(run.guestEvents.total);
+      expect(sum(cycles)).toBe(run.cycles.total);
+    });
+  });
+
+  it('derives throughput from modeled time and overhead from the native run', () => {
+    const [native, tae] = file.runs;
+    const throughput = byId(charts, 'throughput').config.data.datasets[0]!.data as number[];
+    const expected = tae!.guestInstructions.total / (tae!.cycles.total / tae!.frequencyHz) / 1e6;
+    expect(throughput[1]).toBeCloseTo(expected, 3);
+    expect(modeledMips(tae!)).toBeCloseTo(expected, 9);
+    const overhead = byId(charts, 'overhead').config.data.datasets[0]!.data as number[];
+    expect(overhead[0]).toBe(1);
+    expect(overhead[1]).toBeCloseTo(tae!.cycles.total / native!.cycles.total, 4);
+    expect(overhead[1]).toBeGreaterThan(1);
+  });
+
+  it('reports hit rate in percent and MPKI per run', () => {
+    const hit = byId(charts, 'icache-hit-rate').config.data.datasets[0]!.data as number[];
+    const mpki = byId(charts, 'icache-mpki').config.data.datasets[0]!.data as number[];
+    file.runs.forEach((run, i) => {
+      expect(hit[i]).toBeCloseTo(run.icache.hitRate * 100, 2);
+      expect(mpki[i]).toBeCloseTo(run.icache.mpki, 3);
+    });
+  });
+
+  it('skips the overhead chart without a native run', () => {
+    const ids = buildCharts(sampleResults({ withoutNative: true })).map((c) => c.id);
+    expect(ids).not.toContain('overhead');
+    expect(ids).toContain('throughput');
+  });
+
+  it('shows equivalence per run and names the first diverging line', () => {
+    const c = byId(charts, 'equivalence');
+    const data = Object.fromEntries(c.config.data.datasets.map((d) => [d.label, d.data]));
+    expect(data).toEqual({
+      equivalent: [1, 1, null],
+      diverges: [null, null, 1],
+      'not compared': [null, null, null],
+    });
+    expect(c.description).toContain('binary-translation: diverges at line 2');
+    expect(c.description).toContain('"primes below 1000: 168!"');
+    const na = buildCharts(sampleResults({ withoutNative: true })).find(
+      (x) => x.id === 'equivalence',
+    )!;
+    expect(na.config.data.datasets.find((d) => d.label === 'not compared')!.data).toEqual([1, 1]);
+  });
+
+  it('plots traps and guest events per slice against guest instructions', () => {
+    const c = byId(charts, 'traps-over-time');
+    expect(c.config.type).toBe('line');
+    expect((c.config.options.scales as { x: { type: string } }).x.type).toBe('linear');
+    expect(c.config.data.datasets.map((d) => d.label)).toEqual(runLabels(file.runs));
+    const tae = file.runs[1]!;
+    expect(c.config.data.datasets[1]!.data).toEqual(
+      tae.timeSeries.slots.map((s) => ({ x: s.instructions, y: s.traps })),
+    );
+    const g = byId(charts, 'guest-events-over-time');
+    expect(g.config.data.datasets[0]!.data).toEqual(
+      file.runs[0]!.timeSeries.slots.map((s) => ({ x: s.instructions, y: s.guestEvents })),
+    );
+  });
+
+  it('colours techniques by the order of the runs, and keeps repeated techniques apart', () => {
+    const runs = [...file.runs, file.runs[1]!];
+    expect(runLabels(runs)).toEqual([
+      'native',
+      'trap-and-emulate',
+      'binary-translation',
+      'trap-and-emulate #2',
+    ]);
+    const colors = runColors(runs);
+    expect(colors.slice(0, 3)).toEqual([paletteColor(0), paletteColor(1), paletteColor(2)]);
+    expect(colors[3]).toBe(colors[1]);
+  });
+
+  it('marks partial runs in the descriptions', () => {
+    const f = sampleResults();
+    f.runs[1] = { ...f.runs[1]!, status: 'did-not-finish' };
+    const c = buildCharts(f).find((x) => x.id === 'throughput')!;
+    expect(c.description).toContain('trap-and-emulate (did-not-finish)');
+  });
+});

@@ -1,0 +1,140 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildCharts } from '../../shared/charts';
+import { chartJsUmdSource, escapeHtml, reportHtml } from '../../src-main/report/report-html';
+import { launchChromium, type HeadlessChromium } from '../helpers/chromium';
+import { sampleResults } from '../helpers/sample-results';
+
+/** What the test reads of the page: the canvases and the Chart.js global. */
+interface PageCanvas {
+  width: number;
+  height: number;
+  dataset: Record<string, string | undefined>;
+  getContext(kind: '2d'): {
+    getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray };
+  } | null;
+}
+interface PageGlobals {
+  document: { querySelectorAll(selector: string): Iterable<PageCanvas> };
+  Chart: { getChart(canvas: PageCanvas): unknown };
+}
+
+const HOSTILE_NAME = '<script>alert(1)</script>';
+const HOSTILE_OUTPUT =
+  'boot ok\n</script><script>alert(2)</script>\n<img src=x onerror=alert(3)>\n';
+
+describe('report.html (static)', () => {
+  const file = sampleResults();
+  const html = reportHtml(file);
+
+  it('is one self-contained document: Chart.js inline, nothing loaded from elsewhere', () => {
+    expect(html.startsWith('<!DOCTYPE html>')).toBe(true);
+    expect(html).not.toMatch(/<script[^>]+src=/i);
+    expect(html).not.toMatch(/<link[^>]+href=/i);
+    expect(html).toContain(chartJsUmdSource());
+    expect(html.replace(chartJsUmdSource(), '')).not.toMatch(/https?:\/\//);
+  });
+
+  it('has one canvas per chart definition', () => {
+    const ids = [...html.matchAll(/<canvas data-chart-id="([^"]+)"/g)].map((m) => m[1]);
+    expect(ids).toEqual(buildCharts(file).map((c) => c.id));
+  });
+
+  it('lists the identity, the summary, the cost breakdown and the first 50 events', () => {
+    expect(html).toContain('workload primes');
+    expect(html).toContain(file.runs[0]!.kernel.sha256);
+    expect(html).toContain('p4-2006');
+    expect(html).toContain('0.1.0-test');
+    for (const line of file.runs[1]!.costBreakdown) expect(html).toContain(escapeHtml(line.source));
+    expect(html).toContain('Showing 50 of 60 logged events');
+    expect(html).toContain('line 2: expected');
+  });
+
+  it('escapes text', () => {
+    expect(escapeHtml(`<a href="x">'&'</a>`)).toBe(
+      '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;',
+    );
+    expect(escapeHtml('bell\x07nul\0')).toBe('bell\ufffdnul\ufffd');
+    const hostile = reportHtml(
+      sampleResults({ kernelName: HOSTILE_NAME, outputText: HOSTILE_OUTPUT }),
+    );
+    expect(hostile).not.toContain(HOSTILE_NAME);
+    expect(hostile).not.toContain('<img src=x');
+    expect(hostile.match(/<script/g)).toHaveLength(3);
+  });
+});
+
+describe('report.html in headless Chromium', () => {
+  let browser: HeadlessChromium;
+  let dir: string;
+  beforeAll(async () => {
+    browser = await launchChromium();
+    dir = mkdtempSync(join(tmpdir(), 'vmm-report-html-'));
+  });
+  afterAll(async () => {
+    await browser?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function open(html: string) {
+    const path = join(dir, `report-${Math.random().toString(36).slice(2)}.html`);
+    writeFileSync(path, html);
+    const page = await browser.context.newPage();
+    const problems: string[] = [];
+    const requests: string[] = [];
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console: ${m.text()}`);
+    });
+    page.on('dialog', (d) => {
+      problems.push(`dialog: ${d.message()}`);
+      void d.dismiss();
+    });
+    page.on('request', (r) => requests.push(r.url()));
+    await page.goto(pathToFileURL(path).href, { waitUntil: 'load' });
+    return { page, problems, requests };
+  }
+
+  it('opens offline without errors and draws every chart', async () => {
+    const file = sampleResults({ kernelName: HOSTILE_NAME, outputText: HOSTILE_OUTPUT });
+    const charts = buildCharts(file);
+    const { page, problems, requests } = await open(reportHtml(file));
+    // runs in the page (serialized): only page globals, typed here because tests have no DOM lib
+    const drawn = await page.evaluate(() => {
+      const page = globalThis as unknown as PageGlobals;
+      return [...page.document.querySelectorAll('canvas[data-chart-id]')].map((canvas) => {
+        const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+        let painted = 0;
+        for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) painted++;
+        return {
+          id: canvas.dataset.chartId,
+          chart: page.Chart.getChart(canvas) !== undefined,
+          painted,
+          width: canvas.width,
+        };
+      });
+    });
+    expect(problems).toEqual([]);
+    expect(requests.filter((u) => !u.startsWith('file:'))).toEqual([]);
+    expect(drawn.map((d) => d.id)).toEqual(charts.map((c) => c.id));
+    for (const d of drawn) {
+      expect(d.chart, d.id).toBe(true);
+      expect(d.width, d.id).toBeGreaterThan(100);
+      expect(d.painted, d.id).toBeGreaterThan(1000);
+    }
+
+    // titles and hostile text are text, not markup
+    const text = await page.locator('body').innerText();
+    for (const c of charts) expect(text).toContain(c.title);
+    expect(text).toContain(`kernel file ${HOSTILE_NAME}`);
+    expect(await page.title()).toContain(HOSTILE_NAME);
+    expect(await page.locator('script').count()).toBe(3);
+    expect(await page.locator('img').count()).toBe(0);
+    const output = await page.locator('pre.output').first().textContent();
+    expect(output).toBe(HOSTILE_OUTPUT);
+    await page.close();
+  });
+});
