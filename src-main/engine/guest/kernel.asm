@@ -692,13 +692,14 @@ switch_to:
     pop ebp
     ret
 
-; idle: process 0. sti; hlt waits for the next interrupt without a window in which a wakeup
-; could be lost (the STI shadow), then it looks for work.
+; idle: process 0. It looks for work first (at boot process 1 is ready: no timer tick is
+; waited for), then sti; hlt waits for the next interrupt without a window in which a wakeup
+; could be lost (the STI shadow).
 idle:
-    STI
-    HLT
     CLI
     call schedule
+    STI
+    HLT
     jmp idle
 
 ; ------------------------------------------------------------------------------- traps

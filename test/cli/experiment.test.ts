@@ -1,0 +1,159 @@
+// `vmm-workbench experiment` and `run --metrics` as a user runs them: the summary on stdout,
+// plain progress lines on a non-terminal stderr, the cost derivation with --explain, the report
+// files with --out, the history folder, and status 2 with a clear message for bad input.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseResultsFile, RunResultSchema } from '../../shared/results';
+
+const BIN = path.resolve(__dirname, '../../bin/vmm-workbench.mjs');
+const dir = mkdtempSync(path.join(tmpdir(), 'vmwb-exp-'));
+const data = path.join(dir, 'data');
+
+function cli(args: string[]): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, VMM_WORKBENCH_DATA: data },
+  });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('vmm-workbench experiment', () => {
+  it('runs a workload, prints the summary and the derivation, writes the reports and the history', () => {
+    const out = path.join(dir, 'out');
+    const r = cli([
+      'experiment',
+      '--workload',
+      'syscall',
+      '--append',
+      'n=300',
+      '--techniques',
+      'all',
+      '--explain',
+      '--out',
+      out,
+    ]);
+    expect(r.stderr).toMatch(/^native\s+\[#+\].* done$/m);
+    expect(r.status, r.stderr).toBe(0);
+    const [header, native] = r.stdout.split('\n');
+    expect(header).toMatch(/^technique\s+status\s+instructions\s+cycles/);
+    expect(native).toMatch(/^native\s+exit\s+[\d,]+\s+[\d,]+\s+[\d.]+\s+1\.00×\s+0\s+[\d,]+.*yes$/);
+    // --explain: each kind with count × unit = cycles and its source; the total
+    expect(r.stdout).toMatch(/== native on p4-2006: [\d,]+ cycles/);
+    expect(r.stdout).toMatch(/event\.softint\s+3\d\d ×\s+889 = [\d,]+\s+guest\s+assumption/);
+    expect(r.stdout).toMatch(/event\.pagefault\s+\d+ ×\s+1,093 = .*\[AA06\]/);
+    expect(r.stdout).toMatch(/^ {3}total [\d,]+ cycles \(guest/m);
+    // the files
+    const results = parseResultsFile(readFileSync(path.join(out, 'results.json'), 'utf8'));
+    expect(results.runs.map((x) => x.technique)).toEqual(['native']);
+    expect(results.runs[0]!.guestEvents.byCause['int:0x80']).toBeGreaterThanOrEqual(300);
+    const csv = readFileSync(path.join(out, 'results.csv'), 'utf8').split('\r\n');
+    expect(csv[0]).toContain('cycles.total');
+    expect(csv[1]).toMatch(/^native,/);
+    expect(readFileSync(path.join(out, 'report.html'), 'utf8')).toContain('<canvas');
+    expect(readdirSync(path.join(out, 'charts')).filter((f) => f.endsWith('.png')).length).toBe(
+      readdirSync(path.join(out, 'charts')).filter((f) => f.endsWith('.svg')).length,
+    );
+    // the history folder has it
+    const saved = readdirSync(path.join(data, 'experiments')).filter((f) => f.endsWith('.json'));
+    expect(saved.length).toBeGreaterThanOrEqual(1);
+    expect(r.stderr).toMatch(/saved as experiment \S+/);
+  });
+
+  it('runs a kernel file of the user’s own', () => {
+    const k = path.join(dir, 'hello.asm');
+    writeFileSync(
+      k,
+      [
+        'bits 32',
+        'org 0x100000',
+        'hdr: dd 0x1BADB002, 0x10000, -(0x1BADB002 + 0x10000)',
+        '    dd hdr, hdr, end, end, start',
+        'start:',
+        '    mov dx, 0x3f8',
+        "    mov al, 'k'",
+        '    out dx, al',
+        '    mov al, 7',
+        '    out 0xf4, al',
+        'end:',
+        '',
+      ].join('\n'),
+    );
+    const r = cli(['experiment', '--kernel', k, '--profile', 'modern']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^native\s+exit\s+/m);
+  });
+
+  it.each([
+    [['--workload', 'nope'], /unknown workload 'nope' \(available: syscall, isprime/],
+    [['--workload', 'syscall', '--kernel', 'k.bin'], /exactly one of --workload/],
+    [[], /exactly one of --workload/],
+    [
+      ['--workload', 'syscall', '--techniques', 'native,warp'],
+      /unknown technique 'warp' \(available: native/,
+    ],
+    [
+      ['--workload', 'syscall', '--profile', 'z80'],
+      /unknown CPU profile 'z80' \(available: p4-2006/,
+    ],
+    [['--workload', 'syscall', '--isa', 'risc'], /--isa must be classic or strict/],
+    [['--kernel', 'missing.bin'], /kernel 'missing.bin' does not exist/],
+    [['--workload', 'syscall', '--bogus'], /--bogus/],
+  ])('rejects %j with status 2 and a clear message', (args, message) => {
+    const r = cli(['experiment', ...args]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('a kernel file that is not multiboot fails its run, named, with status 1', () => {
+    const junk = path.join(dir, 'junk.bin');
+    writeFileSync(junk, Buffer.alloc(2048, 0x90));
+    const r = cli(['experiment', '--kernel', junk]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/native: kernel 'junk\.bin': .*multiboot/i);
+  });
+});
+
+describe('vmm-workbench run --metrics', () => {
+  it('writes one RunResult with the authoritative end reason', () => {
+    const k = path.join(dir, 'loop.asm');
+    writeFileSync(
+      k,
+      [
+        'bits 32',
+        'org 0x100000',
+        'hdr: dd 0x1BADB002, 0x10000, -(0x1BADB002 + 0x10000)',
+        '    dd hdr, hdr, end, end, start',
+        'start: jmp start',
+        'end:',
+        '',
+      ].join('\n'),
+    );
+    const metrics = path.join(dir, 'm.json');
+    const r = cli([
+      'run',
+      k,
+      '--max-insns',
+      '5000',
+      '--metrics',
+      metrics,
+      '--profile',
+      'core2-2007',
+    ]);
+    expect(r.status).toBe(124);
+    expect(existsSync(metrics)).toBe(true);
+    const result = RunResultSchema.parse(JSON.parse(readFileSync(metrics, 'utf8')));
+    expect(result).toMatchObject({
+      technique: 'native',
+      profile: 'core2-2007',
+      status: 'did-not-finish',
+      end: { reason: 'instruction-limit' },
+      guestInstructions: { total: 5000 },
+    });
+    expect(result.cycles.total).toBe(result.costBreakdown.reduce((s, l) => s + l.cycles, 0));
+  });
+});
