@@ -1,0 +1,206 @@
+// The experiment history on disk: `<dataDir>/experiments/<id>.json`, one HistoryFile per
+// experiment. It owns reading (every file checked against HistoryFileSchema), writing (atomic:
+// a temporary file in the same folder, then rename, so a crash or a full disk never leaves a
+// half-written experiment where a complete one is expected), and deleting one file. A file it
+// cannot read is reported, never repaired, overwritten or deleted: it may be a newer app's
+// format or the only copy of someone's results.
+
+import { open, readdir, readFile, rename, rm, mkdir, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  describeSchemaError,
+  type ExperimentSpec,
+  type HistoryFile,
+  HistoryFileSchema,
+  type RunResult,
+  SCHEMA_VERSION,
+} from '../../shared/results';
+
+/** One run of a history entry, as a list shows it (and the ETA looks it up). */
+export interface HistoryRunSummary {
+  readonly technique: string;
+  readonly status: RunResult['status'];
+  readonly equivalent: boolean | null;
+  readonly kernelSha256: string;
+  readonly cmdline: string;
+  readonly instructions: number;
+  readonly cycles: number;
+  readonly wallMs: number;
+}
+
+/** One experiment of the history, without its bulky parts (time series, events, output). */
+export interface HistorySummary {
+  readonly id: string;
+  readonly createdAt: string;
+  readonly spec: ExperimentSpec;
+  readonly runs: readonly HistoryRunSummary[];
+}
+
+export interface HistoryProblem {
+  /** the file name inside the history folder */
+  readonly file: string;
+  readonly error: string;
+}
+
+export interface HistoryListing {
+  /** newest first */
+  readonly entries: HistorySummary[];
+  readonly problems: HistoryProblem[];
+}
+
+/** Ids are file names: letters, digits, `.`, `_`, `-`, not starting with a dot. */
+const ID_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
+
+/** Distinguishes temporary files of concurrent saves within one process. */
+let tmpCounter = 0;
+
+export class HistoryStore {
+  /** `<dataDir>/experiments` */
+  readonly dir: string;
+
+  constructor(dataDir: string) {
+    this.dir = path.join(dataDir, 'experiments');
+  }
+
+  async list(): Promise<HistoryListing> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (e) {
+      if (isNotFound(e)) return { entries: [], problems: [] };
+      throw e;
+    }
+    // `<id>.json` only: temporary files (`<id>.json.tmp-…`) of a save in progress or of a
+    // crashed one are not experiments
+    const files = names.filter((n) => n.endsWith('.json')).sort();
+    const read = await Promise.all(
+      files.map(async (file) => {
+        try {
+          return { file, history: await this.read(file) };
+        } catch (e) {
+          return { file, error: (e as Error).message };
+        }
+      }),
+    );
+    const entries: HistorySummary[] = [];
+    const problems: HistoryProblem[] = [];
+    for (const r of read) {
+      if (r.history) entries.push(summarize(r.history));
+      else problems.push({ file: r.file, error: r.error ?? 'unreadable' });
+    }
+    entries.sort((a, b) =>
+      a.createdAt === b.createdAt ? (a.id < b.id ? 1 : -1) : a.createdAt < b.createdAt ? 1 : -1,
+    );
+    return { entries, problems };
+  }
+
+  /** The experiment `id`; throws an Error naming the file and the problem. */
+  async load(id: string): Promise<HistoryFile> {
+    const file = fileName(id);
+    try {
+      return await this.read(file);
+    } catch (e) {
+      if (isNotFound(e)) throw new Error(`no experiment '${id}' in the history (${this.dir})`);
+      throw new Error(`${file}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  /** Remove the experiment `id`'s file, and nothing else. */
+  async delete(id: string): Promise<void> {
+    try {
+      await unlink(path.join(this.dir, fileName(id)));
+    } catch (e) {
+      if (isNotFound(e)) throw new Error(`no experiment '${id}' in the history (${this.dir})`);
+      throw e;
+    }
+  }
+
+  /** Write `history` as `<id>.json`, atomically. */
+  async save(history: HistoryFile): Promise<void> {
+    const checked = HistoryFileSchema.safeParse(history);
+    if (!checked.success) {
+      // only an engine or service bug gets here; refuse rather than store what cannot be read
+      throw new Error(
+        `refusing to save experiment ${history.id}: ${describeSchemaError(checked.error)}`,
+      );
+    }
+    const target = path.join(this.dir, fileName(history.id));
+    await mkdir(this.dir, { recursive: true });
+    // same folder as the target, so rename() is an atomic replace on the same file system
+    const tmp = `${target}.tmp-${process.pid}-${++tmpCounter}`;
+    try {
+      const handle = await open(tmp, 'wx');
+      try {
+        await handle.writeFile(`${JSON.stringify(history, null, 1)}\n`);
+        // on disk before the rename makes it visible: a power cut must not leave an empty file
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tmp, target);
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw e;
+    }
+  }
+
+  private async read(file: string): Promise<HistoryFile> {
+    const text = await readFile(path.join(this.dir, file), 'utf8');
+    const history = parseHistoryFile(text);
+    if (`${history.id}.json` !== file) {
+      throw new Error(`id '${history.id}' does not match the file name`);
+    }
+    return history;
+  }
+}
+
+/** Parse a history file's text; throws an Error naming the first problems (field paths). */
+export function parseHistoryFile(text: string): HistoryFile {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`not JSON: ${(e as Error).message}`);
+  }
+  const version = (json as { schemaVersion?: unknown } | null)?.schemaVersion;
+  if (typeof json === 'object' && json !== null && version !== SCHEMA_VERSION) {
+    throw new Error(
+      `schemaVersion ${JSON.stringify(version)} is not ${SCHEMA_VERSION} (this app's results format)`,
+    );
+  }
+  const parsed = HistoryFileSchema.safeParse(json);
+  if (!parsed.success) throw new Error(describeSchemaError(parsed.error));
+  return parsed.data;
+}
+
+/** Whether `id` can name a history file. */
+export function isHistoryId(id: string): boolean {
+  return ID_PATTERN.test(id);
+}
+
+function fileName(id: string): string {
+  if (!isHistoryId(id)) throw new Error(`'${id}' is not an experiment id`);
+  return `${id}.json`;
+}
+
+function summarize(h: HistoryFile): HistorySummary {
+  return {
+    id: h.id,
+    createdAt: h.createdAt,
+    spec: h.spec,
+    runs: h.runs.map((r) => ({
+      technique: r.technique,
+      status: r.status,
+      equivalent: r.equivalent,
+      kernelSha256: r.kernel.sha256,
+      cmdline: r.cmdline,
+      instructions: r.guestInstructions.total,
+      cycles: r.cycles.total,
+      wallMs: r.host.wallMs,
+    })),
+  };
+}
+
+function isNotFound(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException | null)?.code === 'ENOENT';
+}

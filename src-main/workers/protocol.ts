@@ -1,0 +1,30 @@
+// The message contract between the worker pool (pool.ts, main thread) and a run worker
+// (run-worker.ts, or a bundled .js of it, or a test's fake). Kept apart from both so the pool
+// never imports the worker entry (which runs as soon as it is loaded) and so a fake worker in
+// the tests speaks exactly the same protocol.
+
+import { type RunResult } from '../../shared/results';
+import { type RunProgress, type RunSpec } from '../engine/run-spec';
+
+/** What a run worker finds in `workerData`. */
+export interface RunWorkerData {
+  readonly spec: RunSpec;
+  /** Int32Array view, index CANCEL_INDEX: non-zero once the run is cancelled. Shared memory,
+   *  not a message, because the run loop is synchronous and never returns to the event loop
+   *  to read messages until it has finished. */
+  readonly control: SharedArrayBuffer;
+  /** For worker-bootstrap.mjs: the TypeScript module to load (a file: URL). Absent when the
+   *  pool starts a script that runs by itself (a bundled .js). */
+  readonly entry?: string;
+}
+
+/** Index of the cancel flag in the control buffer. */
+export const CANCEL_INDEX = 0;
+/** Bytes of the control buffer (one Int32 now; room to grow without changing the protocol). */
+export const CONTROL_BYTES = 4;
+
+/** Worker → pool. A worker posts progress any number of times, then exactly one of the rest. */
+export type WorkerMessage =
+  | { readonly type: 'progress'; readonly progress: RunProgress }
+  | { readonly type: 'result'; readonly result: RunResult }
+  | { readonly type: 'error'; readonly message: string; readonly stack?: string };

@@ -1,0 +1,476 @@
+// The experiment service: spec checks name the field; an experiment runs every technique
+// through the pool in parallel (native first), reports queued → running → finished with an
+// ETA, compares runs with native and lands in the history atomically; the history lists what
+// it can read and reports — never touches — what it cannot. Most tests run fake workers
+// (test/fixtures/workers/fake-worker.ts) under test-only techniques registered here; the last
+// ones run the real worker entry on the guest kernel.
+
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  type HistoryFile,
+  HistoryFileSchema,
+  type RunResult,
+  SCHEMA_VERSION,
+  SPEC_DEFAULTS,
+} from '../../shared/results';
+import { registerTechnique } from '../../src-main/engine/vmm/registry';
+import { guestKernelImage } from '../../src-main/host/guest-kernel';
+import {
+  type ExperimentProgress,
+  ExperimentService,
+  type ExperimentServiceOptions,
+  SpecError,
+} from '../../src-main/service/experiment-service';
+import { WorkerPool } from '../../src-main/workers/pool';
+
+// Every file-system call of the history store goes through here, so the tests can see that a
+// save writes a temporary file and renames it, and can make the rename fail.
+const fsSpy = vi.hoisted(() => ({ calls: [] as string[][], failRenames: 0 }));
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:fs/promises')>();
+  return {
+    ...real,
+    open: (file: string, flags: string) => {
+      fsSpy.calls.push(['open', String(file), flags]);
+      return real.open(file, flags);
+    },
+    rename: async (from: string, to: string) => {
+      fsSpy.calls.push(['rename', String(from), String(to)]);
+      if (fsSpy.failRenames > 0) {
+        fsSpy.failRenames--;
+        throw Object.assign(new Error('EIO: simulated failure, rename'), { code: 'EIO' });
+      }
+      return real.rename(from, to);
+    },
+  };
+});
+
+const FAKE = new URL('../fixtures/workers/fake-worker.ts', import.meta.url);
+
+// test-only techniques: the service checks ids against the registry, the fake worker ignores it
+const fakeInfo = {
+  summary: 'test only',
+  reference: 'test',
+  boot: () => {
+    throw new Error('fake');
+  },
+};
+registerTechnique({ id: 'fake-tech', name: 'Fake', kernelBuild: 'native', ...fakeInfo });
+registerTechnique({ id: 'fake-para', name: 'Fake para', kernelBuild: 'paravirt', ...fakeInfo });
+
+const root = mkdtempSync(path.join(tmpdir(), 'vmwb-service-'));
+let dirCount = 0;
+const newDataDir = (): string => {
+  const dir = path.join(root, `d${++dirCount}`);
+  mkdirSync(dir);
+  return dir;
+};
+
+const pools: WorkerPool[] = [];
+afterAll(async () => {
+  await Promise.all(pools.map((p) => p.close()));
+  rmSync(root, { recursive: true, force: true });
+});
+function fakePool(size = 2): WorkerPool {
+  const p = new WorkerPool({ workerScript: FAKE, size });
+  pools.push(p);
+  return p;
+}
+
+function service(options: Partial<ExperimentServiceOptions> = {}): ExperimentService {
+  return new ExperimentService({ dataDir: newDataDir(), pool: fakePool(), ...options });
+}
+
+const isprime = { kind: 'workload', workload: 'isprime' } as const;
+
+function specError(fn: () => unknown): SpecError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof SpecError) return e;
+    throw e;
+  }
+  throw new Error('expected a SpecError');
+}
+
+/** The result with the fields that measure the host (allowed to differ) blanked. */
+const withoutHost = (r: RunResult): unknown => ({ ...r, host: null });
+
+beforeEach(() => {
+  fsSpy.calls.length = 0;
+  fsSpy.failRenames = 0;
+});
+
+describe('spec checks', () => {
+  const s = new ExperimentService({ dataDir: path.join(root, 'never-used') });
+  const check = (spec: unknown, file?: { name: string; bytes: Uint8Array }) =>
+    specError(() => s.start(spec, file));
+
+  it('names the field of a schema error', () => {
+    expect(check('isprime').field).toBe('(top level)');
+    expect(check({ techniques: ['native'] }).field).toBe('kernel');
+    expect(check({ kernel: isprime, techniques: [] }).field).toBe('techniques');
+    expect(check({ kernel: isprime, techniques: ['native'], seed: -1 }).field).toBe('seed');
+    const e = check({ kernel: isprime, techniques: ['native'], maxInstructions: 'lots' });
+    expect(e.field).toBe('maxInstructions');
+    expect(e.message).toMatch(/^maxInstructions: /);
+    expect(check({ kernel: { kind: 'workload' }, techniques: ['native'] }).field).toBe(
+      'kernel.workload',
+    );
+    // a misspelt optional field is an error, not silently the default
+    expect(check({ kernel: isprime, techniques: ['native'], apend: 'n=3' }).field).toBe('apend');
+  });
+
+  it('names unknown techniques, profiles and workloads with what is available', () => {
+    const t = check({ kernel: isprime, techniques: ['native', 'warp-drive'] });
+    expect(t.field).toBe('techniques.1');
+    expect(t.message).toMatch(/unknown technique 'warp-drive' \(available: native,.*fake-tech/);
+    const p = check({ kernel: isprime, techniques: ['native'], profile: 'cray-1' });
+    expect(p.field).toBe('profile');
+    expect(p.message).toMatch(/unknown CPU profile 'cray-1' \(available: .*p4-2006/);
+    const w = check({ kernel: { kind: 'workload', workload: 'doom' }, techniques: ['native'] });
+    expect(w.field).toBe('kernel.workload');
+    expect(w.message).toMatch(/unknown workload 'doom' \(available: syscall, isprime/);
+  });
+
+  it('checks a kernel file: bytes given, the right bytes, no para-virtual technique', () => {
+    const bytes = new Uint8Array([1, 2, 3]);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const kernel = { kind: 'file', name: 'dir/k.bin', sha256 };
+    expect(check({ kernel, techniques: ['native'] }).field).toBe('kernel');
+    const wrong = check(
+      { kernel, techniques: ['native'] },
+      { name: 'k.bin', bytes: new Uint8Array([9]) },
+    );
+    expect(wrong.field).toBe('kernel.sha256');
+    const para = check(
+      { kernel, techniques: ['fake-tech', 'fake-para'] },
+      { name: 'k.bin', bytes },
+    );
+    expect(para.field).toBe('techniques.1');
+    expect(para.message).toMatch(/'fake-para' .* cannot run a kernel file/);
+    expect(check({ kernel: isprime, techniques: ['native'] }, { name: 'k.bin', bytes }).field).toBe(
+      'kernel',
+    );
+  });
+});
+
+describe('running an experiment (fake workers)', () => {
+  it('fills defaults, runs native first and in parallel, reports progress, saves the history', async () => {
+    const svc = service({ now: () => new Date('2026-11-23T10:15:00.123Z') });
+    const handle = svc.start({
+      kernel: isprime,
+      techniques: ['fake-tech', 'native'],
+      append: 'ms=1000',
+    });
+    expect(handle.id).toMatch(/^2026-11-23T10-15-00-123Z-[0-9a-f]{6}$/);
+    expect(handle.spec).toEqual({
+      ...SPEC_DEFAULTS,
+      kernel: isprime,
+      techniques: ['native', 'fake-tech'],
+      append: 'ms=1000',
+    });
+    const events: ExperimentProgress[] = [];
+    handle.onProgress((p) => events.push(p));
+    // a new subscriber first gets every run's current state
+    expect(events.map((e) => [e.technique, e.state])).toEqual([
+      ['native', 'queued'],
+      ['fake-tech', 'queued'],
+    ]);
+    const history = await handle.done;
+    for (const t of ['native', 'fake-tech']) {
+      const mine = events.filter((e) => e.technique === t);
+      expect(mine.every((e) => e.experimentId === handle.id)).toBe(true);
+      expect(mine.map((e) => e.state).filter((s, i, a) => a[i - 1] !== s)).toEqual([
+        'queued',
+        'running',
+        'finished',
+      ]);
+      expect(mine.at(-1)!.instructions).toBeGreaterThan(0);
+    }
+    // in parallel: each was running before the other finished
+    const firstRunning = (t: string) =>
+      events.findIndex((e) => e.technique === t && e.state === 'running');
+    const finished = (t: string) =>
+      events.findIndex((e) => e.technique === t && e.state === 'finished');
+    expect(firstRunning('fake-tech')).toBeLessThan(finished('native'));
+    expect(firstRunning('native')).toBeLessThan(finished('fake-tech'));
+
+    expect(history.id).toBe(handle.id);
+    expect(history.createdAt).toBe('2026-11-23T10:15:00.123Z');
+    expect(history.schemaVersion).toBe(SCHEMA_VERSION);
+    expect(history.runs.map((r) => [r.technique, r.status, r.equivalent])).toEqual([
+      ['native', 'completed', true],
+      ['fake-tech', 'completed', true],
+    ]);
+    // workload kernel: the bundled image, its kernel path, workload=NAME then append
+    expect(history.runs[0]!.cmdline).toBe('vmm-guest.bin workload=isprime ms=1000');
+    expect(history.runs[0]!.kernel.name).toBe('guest kernel');
+    const file = path.join(svc.historyDir, `${handle.id}.json`);
+    expect(HistoryFileSchema.parse(JSON.parse(readFileSync(file, 'utf8')))).toEqual(history);
+    expect(await svc.load(handle.id)).toEqual(history);
+    expect(readdirSync(svc.historyDir)).toEqual([`${handle.id}.json`]);
+  });
+
+  it('a failing technique fails only its own run', async () => {
+    const svc = service();
+    const history = await svc.start({
+      kernel: isprime,
+      techniques: ['native', 'fake-tech'],
+      append: 'ms=100 fake-tech.mode=throw',
+    }).done;
+    const [native, fake] = history.runs;
+    expect(native!.status).toBe('completed');
+    expect(fake!.status).toBe('failed');
+    expect(fake!.end.detail).toMatch(/^technique 'fake-tech': .*fake worker exploded/);
+    expect(fake!.equivalent).toBeNull();
+  });
+
+  it('cancel stops every run, queued or running, and the partial results are saved', async () => {
+    const svc = service({ pool: fakePool(1) });
+    const handle = svc.start({ kernel: isprime, techniques: ['fake-tech'], append: 'ms=60000' });
+    await new Promise<void>((resolve) =>
+      handle.onProgress((p) => {
+        if (p.technique === 'native' && p.state === 'running' && p.instructions > 0) resolve();
+      }),
+    );
+    handle.cancel();
+    const history = await handle.done;
+    expect(history.runs.map((r) => [r.status, r.end.reason])).toEqual([
+      ['did-not-finish', 'cancelled'],
+      ['did-not-finish', 'cancelled'],
+    ]);
+    expect(history.runs[0]!.guestInstructions.total).toBeGreaterThan(0);
+    expect((await svc.listHistory()).entries.map((e) => e.id)).toEqual([handle.id]);
+  });
+
+  it('estimates time left from the native run of the experiment, then from the history', async () => {
+    // (assertions run after the experiment: the service shields itself from a listener that
+    // throws, so an expect() failing inside one would go unnoticed)
+    let now = 0;
+    const dataDir = newDataDir();
+    const svc = service({ dataDir, clock: () => now });
+    // the same command line both times, so the second experiment finds the first in history
+    const spec = {
+      kernel: isprime,
+      techniques: ['fake-tech'],
+      append: 'native.ms=300 fake-tech.ms=1200 fake-tech.rate=100',
+    };
+    /** [reported etaMs, the ETA expected from what the test saw] per running report */
+    const seen: [number | null, number | null][] = [];
+    const watch = (technique: string, expectedTotal: () => number | undefined) => {
+      let start: number | undefined;
+      return (p: ExperimentProgress): void => {
+        if (p.technique !== technique || p.state !== 'running') return;
+        start ??= now; // the service's clock when it first saw the run running
+        const total = expectedTotal();
+        const elapsed = now - start;
+        seen.push([
+          p.etaMs,
+          total === undefined || p.instructions === 0 || elapsed === 0
+            ? null
+            : Math.max(0, total - p.instructions) / (p.instructions / elapsed),
+        ]);
+        now += 100; // the service's clock moves 100 ms between reports
+      };
+    };
+
+    const handle = svc.start(spec);
+    let nativeTotal: number | undefined;
+    handle.onProgress((p) => {
+      if (p.technique === 'native' && p.state === 'finished') nativeTotal = p.instructions;
+    });
+    handle.onProgress(watch('fake-tech', () => nativeTotal));
+    const first = await handle.done;
+    const closeTo = ([a, b]: [number | null, number | null]): boolean =>
+      a === b || (a !== null && b !== null && Math.abs(a - b) < 1e-6);
+    expect(seen.filter((x) => !closeTo(x))).toEqual([]);
+    // null until native finished, then real estimates
+    expect(seen[0]![0]).toBeNull();
+    expect(seen.filter(([eta]) => eta !== null && eta > 0).length).toBeGreaterThan(3);
+
+    // a new service on the same folder knows the last run's counts from the history
+    seen.length = 0;
+    const again = service({ dataDir, clock: () => now });
+    const h2 = again.start({ ...spec, techniques: ['native'] });
+    const fromHistory = first.runs[0]!.guestInstructions.total;
+    h2.onProgress(watch('native', () => fromHistory));
+    await h2.done;
+    // a report may come before the history folder has been read: then there is no estimate
+    const late = seen.filter(([eta]) => eta !== null);
+    expect(late.filter((x) => !closeTo(x))).toEqual([]);
+    expect(late.length).toBeGreaterThan(3);
+    expect(h2.snapshot()[0]).toMatchObject({ state: 'finished', etaMs: 0 });
+  });
+
+  it('keeps going when a progress listener throws', async () => {
+    const svc = service();
+    const handle = svc.start({ kernel: isprime, techniques: ['native'], append: 'ms=50' });
+    const off = handle.onProgress(() => {
+      throw new Error('listener bug');
+    });
+    const seen: ExperimentProgress[] = [];
+    handle.onProgress((p) => seen.push(p));
+    off();
+    expect((await handle.done).runs[0]!.status).toBe('completed');
+    expect(seen.at(-1)!.state).toBe('finished');
+  });
+});
+
+describe('the history folder', () => {
+  /** a valid history file of one completed fake run */
+  async function oneExperiment(svc: ExperimentService): Promise<HistoryFile> {
+    return svc.start({ kernel: isprime, techniques: ['native'], append: 'ms=20' }).done;
+  }
+
+  it('saves atomically: a temporary file in the same folder, then rename', async () => {
+    const svc = service();
+    const h = await oneExperiment(svc);
+    const target = path.join(svc.historyDir, `${h.id}.json`);
+    const opened = fsSpy.calls.filter((c) => c[0] === 'open');
+    const renamed = fsSpy.calls.filter((c) => c[0] === 'rename');
+    expect(opened).toHaveLength(1);
+    const tmp = opened[0]![1]!;
+    expect(path.dirname(tmp)).toBe(svc.historyDir);
+    expect(path.basename(tmp)).toMatch(new RegExp(`^${h.id}\\.json\\.tmp-${process.pid}-\\d+$`));
+    expect(opened[0]![2]).toBe('wx'); // never over another save's temporary file
+    expect(renamed).toEqual([['rename', tmp, target]]);
+    expect(readdirSync(svc.historyDir)).toEqual([`${h.id}.json`]);
+  });
+
+  it('when saving fails, done rejects and neither a partial nor a temporary file stays', async () => {
+    const svc = service();
+    const kept = await oneExperiment(svc);
+    fsSpy.failRenames = 1;
+    const handle = svc.start({ kernel: isprime, techniques: ['native'], append: 'ms=20' });
+    await expect(handle.done).rejects.toThrow(/simulated failure/);
+    expect(readdirSync(svc.historyDir)).toEqual([`${kept.id}.json`]);
+  });
+
+  it('reports corrupt and wrong-schema files, skips them and leaves them as they were', async () => {
+    const svc = service();
+    const good = await oneExperiment(svc);
+    const dir = svc.historyDir;
+    const files: Record<string, string> = {
+      'corrupt.json': '{"schemaVersion": 1, "runs": [',
+      'wrong-schema.json': JSON.stringify({
+        ...good,
+        id: 'wrong-schema',
+        runs: [{ technique: 1 }],
+      }),
+      'future.json': JSON.stringify({ ...good, id: 'future', schemaVersion: 99 }),
+      'renamed.json': JSON.stringify(good),
+      // a crashed save's leftover is not an experiment, nor a problem
+      [`${good.id}.json.tmp-1-1`]: '{',
+    };
+    for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
+    const { entries, problems } = await svc.listHistory();
+    expect(entries.map((e) => e.id)).toEqual([good.id]);
+    expect(entries[0]!.runs[0]).toMatchObject({ technique: 'native', status: 'completed' });
+    expect(problems.map((p) => p.file)).toEqual([
+      'corrupt.json',
+      'future.json',
+      'renamed.json',
+      'wrong-schema.json',
+    ]);
+    const error = (f: string) => problems.find((p) => p.file === f)!.error;
+    expect(error('corrupt.json')).toMatch(/^not JSON: /);
+    expect(error('wrong-schema.json')).toMatch(/^runs\.0\.technique: /);
+    expect(error('future.json')).toMatch(/schemaVersion 99 is not 1/);
+    expect(error('renamed.json')).toMatch(/does not match the file name/);
+    for (const [name, text] of Object.entries(files)) {
+      expect(readFileSync(path.join(dir, name), 'utf8')).toBe(text);
+    }
+    await expect(svc.load('wrong-schema')).rejects.toThrow(
+      /^wrong-schema\.json: runs\.0\.technique: /,
+    );
+  });
+
+  it('delete removes only its own file; unknown and unsafe ids are errors', async () => {
+    const svc = service();
+    const a = await oneExperiment(svc);
+    const b = await oneExperiment(svc);
+    writeFileSync(path.join(svc.historyDir, 'corrupt.json'), 'nope');
+    await svc.delete(a.id);
+    expect(readdirSync(svc.historyDir).sort()).toEqual([`${b.id}.json`, 'corrupt.json'].sort());
+    expect((await svc.listHistory()).entries.map((e) => e.id)).toEqual([b.id]);
+    await expect(svc.delete(a.id)).rejects.toThrow(/no experiment/);
+    await expect(svc.load(a.id)).rejects.toThrow(/no experiment/);
+    await expect(svc.delete('../etc/passwd')).rejects.toThrow(/not an experiment id/);
+    expect(existsSync(path.join(svc.historyDir, `${b.id}.json`))).toBe(true);
+  });
+
+  it('lists nothing when the folder does not exist yet, newest first otherwise', async () => {
+    let t = Date.parse('2026-01-01T00:00:00Z');
+    const svc = service({ now: () => new Date((t += 1000)) });
+    expect(await svc.listHistory()).toEqual({ entries: [], problems: [] });
+    const a = await oneExperiment(svc);
+    const b = await oneExperiment(svc);
+    expect((await svc.listHistory()).entries.map((e) => e.id)).toEqual([b.id, a.id]);
+  });
+});
+
+describe('the real engine through the real worker entry', () => {
+  const real = (): ExperimentService => {
+    const pool = new WorkerPool({ size: 2 });
+    pools.push(pool);
+    return new ExperimentService({ dataDir: newDataDir(), pool });
+  };
+
+  it('runs isprime n=300 to completion, equivalent, the same twice over', async () => {
+    const svc = real();
+    const spec = { kernel: isprime, techniques: ['native'], append: 'n=300' };
+    const [a, b] = await Promise.all([svc.start(spec).done, svc.start(spec).done]);
+    for (const h of [a, b]) {
+      expect(h.runs).toHaveLength(1);
+      expect(h.runs[0]).toMatchObject({
+        technique: 'native',
+        status: 'completed',
+        equivalent: true,
+      });
+      expect(h.runs[0]!.cmdline).toBe('vmm-guest.bin workload=isprime n=300');
+    }
+    expect(a.id).not.toBe(b.id);
+    expect(b.runs.map(withoutHost)).toEqual(a.runs.map(withoutHost));
+  });
+
+  it('runs the same bytes given as a kernel file to the same results', async () => {
+    const svc = real();
+    const bytes = guestKernelImage('native');
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const [workload, file] = await Promise.all([
+      svc.start({ kernel: isprime, techniques: ['native'], append: 'n=300' }).done,
+      svc.start(
+        {
+          kernel: { kind: 'file', name: 'somewhere/vmm-guest.bin', sha256 },
+          techniques: ['native'],
+          append: 'workload=isprime n=300',
+        },
+        { name: 'vmm-guest.bin', bytes },
+      ).done,
+    ]);
+    const f = file.runs[0]!;
+    const w = workload.runs[0]!;
+    expect(f.status).toBe('completed');
+    expect(f.kernel.name).toBe('somewhere/vmm-guest.bin');
+    expect(f.cmdline).toBe(w.cmdline);
+    expect(f.workload).toBeNull();
+    expect({ ...(withoutHost(f) as object), kernel: null, workload: null }).toEqual({
+      ...(withoutHost(w) as object),
+      kernel: null,
+      workload: null,
+    });
+  });
+});
