@@ -262,8 +262,9 @@ export function describeSchemaError(error: z.ZodError): string {
     .join('; ');
 }
 
-/** Parse a results.json text; throws an Error naming the first problems when it is not one. */
-export function parseResultsFile(text: string): ResultsFile {
+/** Parse JSON text that must carry this app's schemaVersion and match `schema`; throws an
+ *  Error naming the first problems (field paths) when it does not. */
+export function parseVersionedJson<T>(text: string, schema: z.ZodType<T>): T {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -276,7 +277,12 @@ export function parseResultsFile(text: string): ResultsFile {
       `schemaVersion ${JSON.stringify(version)} is not ${SCHEMA_VERSION} (this app's results format)`,
     );
   }
-  const parsed = ResultsFileSchema.safeParse(json);
+  const parsed = schema.safeParse(json);
   if (!parsed.success) throw new Error(describeSchemaError(parsed.error));
   return parsed.data;
+}
+
+/** Parse a results.json text; throws an Error naming the first problems when it is not one. */
+export function parseResultsFile(text: string): ResultsFile {
+  return parseVersionedJson(text, ResultsFileSchema);
 }

@@ -12,8 +12,8 @@ import {
   type ExperimentSpec,
   type HistoryFile,
   HistoryFileSchema,
+  parseVersionedJson,
   type RunResult,
-  SCHEMA_VERSION,
 } from '../../shared/results';
 
 /** One run of a history entry, as a list shows it (and the ETA looks it up). */
@@ -156,21 +156,7 @@ export class HistoryStore {
 
 /** Parse a history file's text; throws an Error naming the first problems (field paths). */
 export function parseHistoryFile(text: string): HistoryFile {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`not JSON: ${(e as Error).message}`);
-  }
-  const version = (json as { schemaVersion?: unknown } | null)?.schemaVersion;
-  if (typeof json === 'object' && json !== null && version !== SCHEMA_VERSION) {
-    throw new Error(
-      `schemaVersion ${JSON.stringify(version)} is not ${SCHEMA_VERSION} (this app's results format)`,
-    );
-  }
-  const parsed = HistoryFileSchema.safeParse(json);
-  if (!parsed.success) throw new Error(describeSchemaError(parsed.error));
-  return parsed.data;
+  return parseVersionedJson(text, HistoryFileSchema);
 }
 
 /** Whether `id` can name a history file. */
