@@ -9,6 +9,7 @@ import { disasmCommand } from './cli/disasm-command';
 import { type CommandIo, processIo } from './cli/io';
 import { runCommand } from './cli/run-command';
 import { guestCommand } from './cli/guest-command';
+import { experimentCommand } from './cli/experiment-command';
 
 type Command = (argv: readonly string[], io: CommandIo) => number | Promise<number>;
 
@@ -17,6 +18,10 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   disasm: { run: disasmCommand, summary: 'disassemble a flat binary into NASM source' },
   run: { run: runCommand, summary: 'boot a multiboot kernel on the simulated PC' },
   guest: { run: guestCommand, summary: 'build the guest kernel, list its workloads' },
+  experiment: {
+    run: experimentCommand,
+    summary: 'run one guest under several techniques side by side and compare',
+  },
 };
 
 function help(): string {
