@@ -7,30 +7,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { SPEC_DEFAULTS } from '../shared/results';
 import { type RunSpec } from '../src-main/engine/run-spec';
 import { listTechniques } from '../src-main/engine/vmm';
-import { guestKernelImage } from '../src-main/host/guest-kernel';
 import { ExperimentService } from '../src-main/service/experiment-service';
+import { prepareExperiment } from '../src-main/service/experiment-spec';
 import { WorkerPool } from '../src-main/workers/pool';
 import { type BenchResult } from './assembler';
 
 const N = 6000; // isprime's default n: about a second natively
 
-function specFor(technique: string): RunSpec {
-  const build = listTechniques().find((t) => t.id === technique)!.kernelBuild;
-  return {
-    experiment: {
-      ...SPEC_DEFAULTS,
-      kernel: { kind: 'workload', workload: 'isprime' },
-      techniques: [technique],
-      append: `n=${N}`,
-    },
-    technique,
-    kernel: { name: 'guest kernel', image: guestKernelImage(build), build },
-    kernelPath: 'vmm-guest.bin',
-  };
-}
+const SPEC = {
+  kernel: { kind: 'workload', workload: 'isprime' },
+  techniques: listTechniques().map((t) => t.id),
+  append: `n=${N}`,
+} as const;
 
 async function timed(size: number, specs: readonly RunSpec[]): Promise<number> {
   const pool = new WorkerPool({ size });
@@ -48,18 +38,12 @@ async function timed(size: number, specs: readonly RunSpec[]): Promise<number> {
 
 export async function benchExperiment(): Promise<BenchResult> {
   const cores = availableParallelism();
-  const techniques = listTechniques().map((t) => t.id);
   const dataDir = mkdtempSync(path.join(tmpdir(), 'vmm-bench-'));
   const service = new ExperimentService({ dataDir });
   let experimentMs: number;
   try {
     const t0 = performance.now();
-    const handle = service.start({
-      ...SPEC_DEFAULTS,
-      kernel: { kind: 'workload', workload: 'isprime' },
-      techniques,
-      append: `n=${N}`,
-    });
+    const handle = service.start(SPEC);
     const file = await handle.done;
     experimentMs = performance.now() - t0;
     const bad = file.runs.find((r) => r.status !== 'completed');
@@ -71,13 +55,15 @@ export async function benchExperiment(): Promise<BenchResult> {
   // The pool's speedup: the techniques' runs, and (while fewer techniques than cores are
   // registered) as many copies of them as there are cores, since that is the parallelism an
   // experiment with that many techniques gets.
-  const specs = Array.from({ length: Math.max(cores, techniques.length) }, (_, i) =>
-    specFor(techniques[i % techniques.length]!),
+  const planned = prepareExperiment(SPEC).runs.map((r) => r.runSpec);
+  const specs = Array.from(
+    { length: Math.max(cores, planned.length) },
+    (_, i) => planned[i % planned.length]!,
   );
   const sequentialMs = await timed(1, specs);
   const parallelMs = await timed(cores, specs);
   return {
-    name: `experiment: isprime n=${N}, techniques all (${techniques.join(', ')})`,
+    name: `experiment: isprime n=${N}, techniques all (${SPEC.techniques.join(', ')})`,
     figures: {
       'experiment wall time': `${(experimentMs / 1000).toFixed(2)} s (service + worker threads)`,
       'runs for the pool figure': `${specs.length} (${specs.map((s) => s.technique).join(', ')})`,

@@ -6,7 +6,7 @@
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { type HistoryFile, type RunResult, SPEC_DEFAULTS } from '../../shared/results';
-import { WORKLOADS } from '../engine/guest/workloads';
+import { requireWorkload, WORKLOADS } from '../engine/guest/workloads';
 import { sha256Hex } from '../engine/metrics/sha256';
 import { writeReports } from '../report';
 import {
@@ -21,6 +21,7 @@ import {
   parseTechnique,
   registryHelp,
   techniqueIds,
+  usage,
 } from './experiment-options';
 import { type CommandIo } from './io';
 import { parseMemorySize, readKernel } from './run-command';
@@ -93,11 +94,7 @@ export async function experimentCommand(argv: readonly string[], io: CommandIo):
   if ((workload === undefined) === (kernelFile === undefined)) {
     throw new UsageError('give exactly one of --workload NAME and --kernel FILE');
   }
-  if (workload !== undefined && !WORKLOADS.some((w) => w.name === workload)) {
-    throw new UsageError(
-      `unknown workload '${workload}' (available: ${WORKLOADS.map((w) => w.name).join(', ')})`,
-    );
-  }
+  if (workload !== undefined) usage(() => requireWorkload(workload));
   const techniquesText = optionValue(args, 'techniques') ?? 'all';
   const techniques =
     techniquesText === 'all'

@@ -3,9 +3,9 @@
 // gives the engine. Every bad value is a UsageError that lists what is accepted.
 
 import { type IsaVariant, ISA_VARIANTS } from '../engine/isa/types';
-import { listProfiles } from '../engine/metrics/profiles';
+import { listProfiles, requireProfile } from '../engine/metrics/profiles';
 import { type HostClock } from '../engine/run-spec';
-import { findTechnique, listTechniques } from '../engine/vmm';
+import { listTechniques, requireTechnique } from '../engine/vmm';
 import { SPEC_DEFAULTS } from '../../shared/results';
 import { UsageError } from './args';
 
@@ -15,11 +15,17 @@ export function techniqueIds(): string[] {
   return listTechniques().map((t) => t.id);
 }
 
-export function parseTechnique(id: string): string {
-  if (!findTechnique(id)) {
-    throw new UsageError(`unknown technique '${id}' (available: ${techniqueIds().join(', ')})`);
+/** `lookup()`, with the registry's "unknown …" Error turned into a UsageError. */
+export function usage<T>(lookup: () => T): T {
+  try {
+    return lookup();
+  } catch (e) {
+    throw new UsageError((e as Error).message);
   }
-  return id;
+}
+
+export function parseTechnique(id: string): string {
+  return usage(() => requireTechnique(id)).id;
 }
 
 export function parseIsa(text: string | undefined): IsaVariant {
@@ -32,11 +38,7 @@ export function parseIsa(text: string | undefined): IsaVariant {
 
 export function parseProfile(text: string | undefined): string {
   const id = text ?? SPEC_DEFAULTS.profile;
-  const ids = listProfiles().map((p) => p.id);
-  if (!ids.includes(id)) {
-    throw new UsageError(`unknown CPU profile '${id}' (available: ${ids.join(', ')})`);
-  }
-  return id;
+  return usage(() => requireProfile(id)).id;
 }
 
 /** The lines of --help that list techniques and profiles, from the registries. */

@@ -276,7 +276,6 @@ function assembleResult(
   const output = machine.serialOutput();
   const text = latin1(output.subarray(0, OUTPUT_TEXT_LIMIT));
   const cr3Loads = cpu.cr3Loads + meter.virtualCr3Loads;
-  const cr3Cost = meter.profile.costs['insn.serializing']!.cycles;
   const icache = meter.icache;
   return {
     ...identity(spec),
@@ -300,7 +299,7 @@ function assembleResult(
       byCause: Object.fromEntries(sortedEntries(meter.guestEventsByCause)),
     },
     worldSwitches: { count: meter.worldSwitchCount, cycles: meter.worldSwitchCycles },
-    contextSwitches: { count: cr3Loads, cycles: cr3Loads * cr3Cost },
+    contextSwitches: { count: cr3Loads, cycles: cr3Loads * meter.cr3LoadCycles() },
     icache: {
       accesses: icache.accesses,
       misses: icache.misses,

@@ -5,7 +5,6 @@
 // command line). Every problem is a SpecError naming the field, because the UI puts the
 // message next to that field and the CLI prints it as `field: message`.
 
-import { createHash } from 'node:crypto';
 import { type z } from 'zod';
 import {
   describeSchemaError,
@@ -14,11 +13,12 @@ import {
   SPEC_DEFAULTS,
 } from '../../shared/results';
 import { kernelArguments } from '../engine/experiment';
-import { WORKLOADS } from '../engine/guest/workloads';
+import { requireWorkload } from '../engine/guest/workloads';
 import { multibootCommandLine } from '../engine/machine/multiboot';
-import { findProfile, listProfiles } from '../engine/metrics/profiles';
+import { requireProfile } from '../engine/metrics/profiles';
+import { sha256Hex as sha256 } from '../engine/metrics/sha256';
 import { type KernelImage, type RunSpec } from '../engine/run-spec';
-import { findTechnique, listTechniques } from '../engine/vmm';
+import { requireTechnique } from '../engine/vmm';
 import { guestKernelImage } from '../host/guest-kernel';
 
 /** A spec that cannot run; `field` is the dotted path of the culprit (`techniques.1`). */
@@ -75,36 +75,15 @@ export function prepareExperiment(input: unknown, kernelFile?: KernelFile): Prep
   // errors point into the techniques the user gave (native may not be among them)
   const techniqueField = (id: string): string =>
     `techniques.${Math.max(0, spec.techniques.indexOf(id))}`;
-  techniques.forEach((id) => {
-    if (!findTechnique(id)) {
-      throw new SpecError(
-        techniqueField(id),
-        `unknown technique '${id}' (available: ${listTechniques()
-          .map((t) => t.id)
-          .join(', ')})`,
-      );
-    }
-  });
-  if (!findProfile(spec.profile)) {
-    throw new SpecError(
-      'profile',
-      `unknown CPU profile '${spec.profile}' (available: ${listProfiles()
-        .map((p) => p.id)
-        .join(', ')})`,
-    );
-  }
+  const builds = techniques.map((id) => checked(techniqueField(id), () => requireTechnique(id)));
+  checked('profile', () => requireProfile(spec.profile));
   const full: ExperimentSpec = { ...spec, techniques };
   const args = kernelArguments(full);
   const kernel = full.kernel;
   let imageFor: (build: KernelImage['build'], index: number) => KernelImage;
   let kernelPath: string;
   if (kernel.kind === 'workload') {
-    if (!WORKLOADS.some((w) => w.name === kernel.workload)) {
-      throw new SpecError(
-        'kernel.workload',
-        `unknown workload '${kernel.workload}' (available: ${WORKLOADS.map((w) => w.name).join(', ')})`,
-      );
-    }
+    checked('kernel.workload', () => requireWorkload(kernel.workload));
     if (kernelFile) {
       throw new SpecError(
         'kernel',
@@ -143,7 +122,7 @@ export function prepareExperiment(input: unknown, kernelFile?: KernelFile): Prep
   const cmdline = multibootCommandLine(kernelPath, args);
   const hashes = new Map<Uint8Array, string>();
   const runs = techniques.map((technique, index): PlannedRun => {
-    const image = imageFor(findTechnique(technique)!.kernelBuild, index);
+    const image = imageFor(builds[index]!.kernelBuild, index);
     let hash = hashes.get(image.image);
     if (hash === undefined) hashes.set(image.image, (hash = sha256(image.image)));
     return {
@@ -179,8 +158,13 @@ function checkSchema(input: unknown): ExperimentSpec {
   return parsed.data;
 }
 
-function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
+/** `lookup()`, with the registry's "unknown …" Error turned into a SpecError on `field`. */
+function checked<T>(field: string, lookup: () => T): T {
+  try {
+    return lookup();
+  } catch (e) {
+    throw new SpecError(field, (e as Error).message);
+  }
 }
 
 /** The last component of a path as a user may type it on any OS. */

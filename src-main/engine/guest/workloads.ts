@@ -14,6 +14,17 @@ export interface Workload {
   readonly testN: number;
 }
 
+/** The workload with this name, or an Error that lists the ones there are. */
+export function requireWorkload(name: string): Workload {
+  const w = WORKLOADS.find((x) => x.name === name);
+  if (!w) {
+    throw new Error(
+      `unknown workload '${name}' (available: ${WORKLOADS.map((x) => x.name).join(', ')})`,
+    );
+  }
+  return w;
+}
+
 export const WORKLOADS: readonly Workload[] = [
   {
     name: 'syscall',

@@ -53,6 +53,8 @@ export interface MeterOptions {
   readonly sliceInstructions: number;
 }
 
+const MOV_TO_CR = FORMS.find((f) => f.op === 'mov-to-cr')!;
+
 /** Time-series slots kept: beyond this, neighbours merge and the slice doubles. */
 export const MAX_TIME_SLOTS = 1024;
 
@@ -236,6 +238,11 @@ export class RunMeter {
       this.slots.splice(0, this.slots.length, ...merged);
       this.sliceInstructions *= 2;
     }
+  }
+
+  /** What one CR3 load costs: the unit of the kind `mov cr3, r32` is priced under. */
+  cr3LoadCycles(): number {
+    return this.unit(this.formKinds[MOV_TO_CR.id]!);
   }
 
   /** Guest instructions per slot now (it doubles when slots merge). */
