@@ -143,6 +143,39 @@ export const DivergenceSchema = z.object({
   actual: z.string().nullable(),
 });
 
+/**
+ * A sensitive instruction that ran without a trap and did not do what the guest meant: one
+ * entry per instruction address and effect, with where it first and last happened.
+ */
+export const SilentEffectSchema = z.object({
+  /** guest instructions retired before its first occurrence */
+  instruction: count,
+  /** bytes of serial output the guest had written at its first occurrence */
+  outputBytes: count,
+  /** times this instruction had this effect */
+  count: z.number().int().positive(),
+  /** guest instructions retired before its last occurrence */
+  lastInstruction: count,
+  eip: z.number().int().nonnegative(),
+  disasm: z.string(),
+  /** the instruction as traps name it (`popf`, `mov r/m, cs`) */
+  mnemonic: z.string(),
+  /** what went differently (`would have set IF; … the virtual IF stays 0`) */
+  detail: z.string(),
+});
+
+/**
+ * Sensitive instructions the deprivileged guest kernel executed without a trap (classic x86,
+ * lecture §4.3): invisible to the hypervisor, watched by the workbench. The first effect is
+ * the likely culprit of a divergence.
+ */
+export const SilentSensitiveSchema = z.object({
+  executed: count,
+  byMnemonic: z.record(z.string(), count),
+  effects: z.array(SilentEffectSchema),
+  effectsDropped: count,
+});
+
 export const RunResultSchema = z.object({
   // ---- identity
   technique: z.string(),
@@ -200,6 +233,10 @@ export const RunResultSchema = z.object({
   /** whether the output equals the native run's (null when there is nothing to compare) */
   equivalent: z.boolean().nullable(),
   firstDivergence: DivergenceSchema.nullable(),
+  /** null when the technique does not run the guest kernel deprivileged on classic x86 */
+  silentSensitive: SilentSensitiveSchema.nullable().default(null),
+  /** when not equivalent: the silent sensitive instruction that most likely caused it */
+  culprit: SilentEffectSchema.nullable().default(null),
   /** the serial output itself (latin-1), cut at 256 KiB (the hash covers all of it) */
   outputText: z.string(),
   outputTruncated: z.boolean(),
@@ -236,6 +273,8 @@ export type TlbStats = z.infer<typeof TlbStatsSchema>;
 export type EventEntry = z.infer<typeof EventEntrySchema>;
 export type TimeSlot = z.infer<typeof TimeSlotSchema>;
 export type Divergence = z.infer<typeof DivergenceSchema>;
+export type SilentEffect = z.infer<typeof SilentEffectSchema>;
+export type SilentSensitive = z.infer<typeof SilentSensitiveSchema>;
 export type RunResult = z.infer<typeof RunResultSchema>;
 export type ResultsFile = z.infer<typeof ResultsFileSchema>;
 export type HistoryFile = z.infer<typeof HistoryFileSchema>;

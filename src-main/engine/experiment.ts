@@ -26,6 +26,7 @@ import {
 } from './run-spec';
 import { ENGINE_VERSION } from './version';
 import { requireTechnique, type TechniqueSession } from './vmm';
+import { GuestNotVirtualizable } from './vmm/technique';
 
 export { SCHEMA_VERSION };
 
@@ -71,6 +72,7 @@ export function runExperiment(
     const profile = requireProfile(exp.profile);
     machine = createMachine({
       memoryBytes: exp.memoryBytes,
+      hypervisorBytes: technique.hypervisorMemoryBytes ?? 0,
       isa: exp.isa,
       tlbEntries: profile.tlbEntries,
       frequencyHz: profile.frequencyHz,
@@ -150,8 +152,12 @@ export function runExperiment(
     meter.sample();
     const finished = clock.now();
     progress(finished);
-    return assembleResult(spec, machine, meter, runEnd(end, stopReason, exp), finished - started);
+    return {
+      ...assembleResult(spec, machine, meter, runEnd(end, stopReason, exp), finished - started),
+      silentSensitive: session.silentSensitive?.() ?? null,
+    };
   } catch (e) {
+    if (e instanceof GuestNotVirtualizable) return failedRunResult(spec, e.message);
     return failedRunResult(spec, `internal error in the engine: ${errorText(e)}`);
   }
 }
@@ -321,6 +327,8 @@ function assembleResult(
     outputHash: sha256Hex(output),
     equivalent: null,
     firstDivergence: null,
+    silentSensitive: null,
+    culprit: null,
     outputText: text,
     outputTruncated: output.length > OUTPUT_TEXT_LIMIT,
     timeSeries: meter.timeSeries(),
@@ -369,6 +377,8 @@ export function failedRunResult(spec: RunSpec, error: string): RunResult {
     outputHash: sha256Hex(new Uint8Array(0)),
     equivalent: null,
     firstDivergence: null,
+    silentSensitive: null,
+    culprit: null,
     outputText: '',
     outputTruncated: false,
     timeSeries: { sliceInstructions: spec.experiment.sliceInstructions, slots: [] },

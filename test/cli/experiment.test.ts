@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseResultsFile, RunResultSchema } from '../../shared/results';
+import { listTechniques } from '../../src-main/engine/vmm';
 
 const BIN = path.resolve(__dirname, '../../bin/vmm-workbench.mjs');
 const dir = mkdtempSync(path.join(tmpdir(), 'vmwb-exp-'));
@@ -48,7 +49,9 @@ describe('vmm-workbench experiment', () => {
     expect(r.stdout).toMatch(/^ {3}total [\d,]+ cycles \(guest/m);
     // the files
     const results = parseResultsFile(readFileSync(path.join(out, 'results.json'), 'utf8'));
-    expect(results.runs.map((x) => x.technique)).toEqual(['native']);
+    // `all`: every registered technique, native first
+    expect(results.runs.map((x) => x.technique)).toEqual(listTechniques().map((t) => t.id));
+    expect(results.runs.every((x) => x.equivalent === true)).toBe(true);
     expect(results.runs[0]!.guestEvents.byCause['int:0x80']).toBeGreaterThanOrEqual(300);
     const csv = readFileSync(path.join(out, 'results.csv'), 'utf8').split('\r\n');
     expect(csv[0]).toContain('cycles.total');

@@ -77,6 +77,13 @@ export interface DeliveryHook {
   ): boolean;
 }
 
+/**
+ * A hypervisor that delivers virtual events with `deliverDirect` sees each fault the delivery
+ * itself raises first: a page fault on a page its shadow tables have not mapped yet is its own
+ * business (fix the shadow, return true, and the delivery is retried), not the guest's.
+ */
+export type DeliveryFaultFilter = (e: CpuException) => boolean;
+
 /** Sees every event the CPU delivered through the guest's IDT (the metrics layer counts them). */
 export interface DeliveryObserver {
   delivered(vector: number, errorCode: number | undefined, source: DeliverySource): void;
@@ -687,10 +694,31 @@ export class Cpu implements ByteSource {
    */
   deliver(vector: number, errorCode: number | undefined, source: DeliverySource): void {
     if (this.hook?.intercept(this, vector, errorCode, source)) return;
+    this.deliverDirect(vector, errorCode, source);
+  }
+
+  /** set by a hypervisor around its own `deliverDirect` calls */
+  deliveryFaultFilter: DeliveryFaultFilter | undefined;
+
+  /**
+   * Deliver through the IDT in IDTR without asking the hook: the bare CPU's path, and the one a
+   * hypervisor uses for a virtual event once it has loaded the virtual CPU's state (its IDT, its
+   * CPL, its IF) into the CPU. Escalation to #DF and triple fault stays inside.
+   */
+  deliverDirect(vector: number, errorCode: number | undefined, source: DeliverySource): void {
     const outer = this.delivering;
     this.delivering = source === 'exception' ? vector : -1;
     try {
-      this.deliverThroughIdt(vector, errorCode, source);
+      for (let attempt = 0; ; attempt++) {
+        try {
+          this.deliverThroughIdt(vector, errorCode, source);
+          break;
+        } catch (e) {
+          // a fault the hypervisor resolves (a shadow page not built yet): deliver again
+          if (!(e instanceof CpuException) || attempt >= 8 || !this.deliveryFaultFilter?.(e))
+            throw e;
+        }
+      }
       this.observer?.delivered(vector, errorCode, source);
     } catch (e) {
       if (!(e instanceof CpuException)) throw e;
@@ -708,9 +736,9 @@ export class Cpu implements ByteSource {
         (first === 'contributory' && second === 'contributory') ||
         (first === 'page-fault' && (second === 'contributory' || second === 'page-fault'));
       if (double) {
-        this.deliver(VECTOR.DF, 0, 'exception');
+        this.deliverDirect(VECTOR.DF, 0, 'exception');
       } else {
-        this.deliver(e.vector, e.errorCode, 'exception');
+        this.deliverDirect(e.vector, e.errorCode, 'exception');
       }
       return;
     } finally {

@@ -7,7 +7,14 @@
 import { type Cpu, TripleFault } from './cpu';
 import { CpuException, gp, VECTOR } from './exceptions';
 import { FLAG_TF } from './alu';
+import { type DecodedInstruction } from '../isa/decoder';
 import { type Handler, handlerFor, privilegeTable, SoftwareInterrupt } from './exec';
+
+/** Sees a watched instruction just before it executes (Interpreter.watch). */
+export type InstructionWatcher = (insn: DecodedInstruction) => void;
+
+/** privilege-table mark of a watched form (0 none, 1 cpl0, 2 iopl are the table's checks) */
+const WATCHED = 3;
 
 /** What stopped a batch. */
 export const enum BatchEnd {
@@ -19,9 +26,36 @@ export const enum BatchEnd {
 
 export class Interpreter {
   private readonly privilege: Uint8Array;
+  private watcher: InstructionWatcher | undefined;
 
-  constructor(readonly cpu: Cpu) {
-    this.privilege = privilegeTable(cpu.isa);
+  /** `privilege`: the check per form id (default: the opcode table's, for the CPU's ISA). */
+  constructor(
+    readonly cpu: Cpu,
+    privilege?: Uint8Array,
+  ) {
+    this.privilege = privilege ?? privilegeTable(cpu.isa);
+  }
+
+  /**
+   * Execute exactly the instruction at CS:EIP, throwing its fault (CpuException) or software
+   * interrupt instead of delivering it. A hypervisor uses this to run one guest instruction
+   * under conditions it set up (a page-table write let through once, then protected again).
+   */
+  executeOne(): void {
+    this.executeUntil(Infinity, this.cpu.instructions + 1);
+  }
+
+  /**
+   * Call `watcher` before each of these forms executes at CPL > 0 (forms with no privilege
+   * check only: what they do is unchanged). The workbench uses it to see sensitive
+   * instructions that do not trap on classic x86 — what the hypervisor itself cannot see.
+   */
+  watch(formIds: Iterable<number>, watcher: InstructionWatcher): void {
+    for (const id of formIds) {
+      if (this.privilege[id] !== 0) throw new Error(`form ${id} has a privilege check`);
+      this.privilege[id] = WATCHED;
+    }
+    this.watcher = watcher;
   }
 
   /**
@@ -100,11 +134,15 @@ export class Interpreter {
       const insn = cpu.fetch();
       cpu.eip = (start + insn.length) >>> 0;
       const p = privilege[insn.form.id]!;
-      if (p !== 0 && (p === 1 ? cpu.cpl !== 0 : cpu.cpl > cpu.iopl)) {
-        throw gp(
-          `'${insn.form.mnemonic}' at CPL ${cpu.cpl}${p === 2 ? ` with IOPL ${cpu.iopl}` : ''}`,
-          0,
-        );
+      if (p !== 0) {
+        if (p === WATCHED) {
+          if (cpu.cpl !== 0) this.watcher!(insn);
+        } else if (p === 1 ? cpu.cpl !== 0 : cpu.cpl > cpu.iopl) {
+          throw gp(
+            `'${insn.form.mnemonic}' at CPL ${cpu.cpl}${p === 2 ? ` with IOPL ${cpu.iopl}` : ''}`,
+            0,
+          );
+        }
       }
       let handler = insn.exec as Handler | undefined;
       if (handler === undefined) handler = insn.exec = handlerFor(insn);

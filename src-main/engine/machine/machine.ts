@@ -18,8 +18,13 @@ import { loadMultiboot, type MultibootEntryState } from './multiboot';
 import { type IsaVariant } from '../isa/types';
 
 export interface MachineOptions {
-  /** RAM in bytes (default 64 MiB) */
+  /** the guest's RAM in bytes (default 64 MiB): what multiboot tells the kernel it has */
   readonly memoryBytes?: number;
+  /**
+   * Host-physical memory above the guest's RAM that only a hypervisor uses (its shadow page
+   * tables and descriptor tables; TECHNIQUES.md: "outside every guest's physical range").
+   */
+  readonly hypervisorBytes?: number;
   readonly isa?: IsaVariant;
   /** modeled TLB entries (default 64) */
   readonly tlbEntries?: number;
@@ -49,10 +54,14 @@ export class Machine implements MachineControl, ModeledClock {
   readonly debugExit: DebugExit;
   readonly post: PostPort;
   readonly frequencyHz: number;
+  /** the guest's RAM: host-physical [0, guestMemoryBytes); a hypervisor's region follows */
+  readonly guestMemoryBytes: number;
   private exitCode: number | undefined;
+  private endReason: EndReason | undefined;
 
   constructor(options: MachineOptions = {}) {
-    this.memory = new PhysicalMemory(options.memoryBytes ?? DEFAULT_MEMORY);
+    this.guestMemoryBytes = options.memoryBytes ?? DEFAULT_MEMORY;
+    this.memory = new PhysicalMemory(this.guestMemoryBytes + (options.hypervisorBytes ?? 0));
     this.frequencyHz = options.frequencyHz ?? 1_000_000_000;
     this.pic = new Pic8259();
     this.pit = new Pit8254(this, this.pic.line(0));
@@ -78,6 +87,12 @@ export class Machine implements MachineControl, ModeledClock {
     this.cpu.breakBatch = true;
   }
 
+  /** A hypervisor ends the run (a virtual hlt with the virtual IF clear, a triple fault). */
+  requestEnd(reason: EndReason): void {
+    this.endReason ??= reason;
+    this.cpu.breakBatch = true;
+  }
+
   /** The serial output so far (what the guest wrote to COM1). */
   serialOutput(): Uint8Array {
     return this.uart.output();
@@ -85,7 +100,10 @@ export class Machine implements MachineControl, ModeledClock {
 
   /** Load a multiboot kernel and put the CPU in QEMU's entry state. */
   loadKernel(image: Uint8Array, cmdline: string): MultibootEntryState {
-    const entry = loadMultiboot(this.memory, image, { cmdline, memoryBytes: this.memory.size });
+    const entry = loadMultiboot(this.memory, image, {
+      cmdline,
+      memoryBytes: this.guestMemoryBytes,
+    });
     applyEntryState(this.cpu, entry);
     return entry;
   }
@@ -95,11 +113,13 @@ export class Machine implements MachineControl, ModeledClock {
     try {
       for (;;) {
         if (this.exitCode !== undefined) return { kind: 'exit', code: this.exitCode };
+        if (this.endReason !== undefined) return this.endReason;
         if (cpu.instructions >= limits.maxInstructions) return { kind: 'instruction-limit' };
         if (limits.shouldStop?.()) return { kind: 'cancelled' };
         const next = this.pit.nextEventAt();
         if (cpu.halted) {
-          if (cpu.interruptsEnabled && this.pic.hasInterrupt()) {
+          // cpu.pic, not this.pic: a hypervisor puts its virtual interrupt window in between
+          if (cpu.interruptsEnabled && cpu.pic!.hasInterrupt()) {
             cpu.halted = false;
             continue;
           }

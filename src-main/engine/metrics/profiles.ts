@@ -111,6 +111,40 @@ export const COST_KINDS: readonly CostKind[] = [
     category: 'idle',
     description: 'a cycle spent halted, waiting for the next interrupt',
   },
+  {
+    kind: 'vmm.worldSwitch',
+    category: 'worldSwitch',
+    description:
+      'a trap into the hypervisor and back: the exception delivery to ring 0 and its iret',
+  },
+  {
+    kind: 'vmm.emulate',
+    category: 'hypervisor',
+    description: 'decoding a trapped instruction and emulating it against the virtual CPU',
+  },
+  {
+    kind: 'vmm.reflect',
+    category: 'hypervisor',
+    description:
+      'reflecting an event into the guest: its IDT gate and TSS read, its frame built in software',
+  },
+  {
+    kind: 'vmm.shadowFill',
+    category: 'hypervisor',
+    description:
+      "a hidden page fault: the guest's page tables walked in software, a shadow entry filled",
+  },
+  {
+    kind: 'vmm.shadowSync',
+    category: 'hypervisor',
+    description:
+      'a trapped guest page-table write: the page compared with its copy, derived shadow entries dropped',
+  },
+  {
+    kind: 'vmm.shadowSwitch',
+    category: 'hypervisor',
+    description: 'a guest CR3 load: the shadow directory of the new address space found or built',
+  },
 ];
 
 /** Mnemonics with their own cost kind (else the form's cost class decides). */
@@ -192,6 +226,36 @@ const P4: CpuProfile = {
     },
     'cache.icacheMiss': { cycles: 27, source: '[Fog] Prescott L2 latency ≈27' },
     idle: { cycles: 1, source: 'one modeled cycle per cycle halted' },
+    'vmm.worldSwitch': {
+      cycles: 889,
+      source:
+        'the same hardware path as a native exception delivery and iret: [AA06] native divzero 889 cycles',
+    },
+    'vmm.emulate': {
+      cycles: 400,
+      source:
+        'assumption: about 200 hypervisor instructions to fetch, decode and emulate, ≈2 cycles each on the P4',
+    },
+    'vmm.reflect': {
+      cycles: 600,
+      source:
+        'assumption: about 300 instructions to read the guest gate and TSS and push its frame, ≈2 cycles each on the P4',
+    },
+    'vmm.shadowFill': {
+      cycles: 1000,
+      source:
+        'assumption: a software 2-level walk (two cache misses) and about 300 instructions of bookkeeping, ≈2 cycles each on the P4',
+    },
+    'vmm.shadowSync': {
+      cycles: 2400,
+      source:
+        'assumption: comparing 1,024 entries with the copy (about 2 cycles each) plus the emulated write, ≈2 cycles each on the P4',
+    },
+    'vmm.shadowSwitch': {
+      cycles: 400,
+      source:
+        'assumption: a lookup in the shadow-directory cache and the real CR3 load, ≈2 cycles each on the P4',
+    },
   },
 };
 
@@ -244,6 +308,35 @@ const CORE2: CpuProfile = {
     'mmu.walk': { cycles: 28, source: '[Fog] Core 2 L2 latency ≈14; two dependent L2 hits' },
     'cache.icacheMiss': { cycles: 14, source: '[Fog] Core 2 L2 latency ≈14' },
     idle: { cycles: 1, source: 'one modeled cycle per cycle halted' },
+    'vmm.worldSwitch': {
+      cycles: 445,
+      source: 'assumption: as event.exception (a native delivery and iret; half of [AA06] P4 889)',
+    },
+    'vmm.emulate': {
+      cycles: 200,
+      source:
+        'assumption: about 200 hypervisor instructions to fetch, decode and emulate, ≈1 cycle each on the Core 2',
+    },
+    'vmm.reflect': {
+      cycles: 300,
+      source:
+        'assumption: about 300 instructions to read the guest gate and TSS and push its frame, ≈1 cycle each on the Core 2',
+    },
+    'vmm.shadowFill': {
+      cycles: 500,
+      source:
+        'assumption: a software 2-level walk (two cache misses) and about 300 instructions of bookkeeping, ≈1 cycle each on the Core 2',
+    },
+    'vmm.shadowSync': {
+      cycles: 1200,
+      source:
+        'assumption: comparing 1,024 entries with the copy (about 2 cycles each) plus the emulated write, ≈1 cycle each on the Core 2',
+    },
+    'vmm.shadowSwitch': {
+      cycles: 200,
+      source:
+        'assumption: a lookup in the shadow-directory cache and the real CR3 load, ≈1 cycle each on the Core 2',
+    },
   },
 };
 
@@ -298,6 +391,35 @@ const MODERN: CpuProfile = {
     'mmu.walk': { cycles: 24, source: '[Fog] Sandy Bridge L2 latency 12; two dependent L2 hits' },
     'cache.icacheMiss': { cycles: 12, source: '[Fog] Sandy Bridge L2 latency 12' },
     idle: { cycles: 1, source: 'one modeled cycle per cycle halted' },
+    'vmm.worldSwitch': {
+      cycles: 400,
+      source: 'assumption: as event.exception (a native delivery and iret)',
+    },
+    'vmm.emulate': {
+      cycles: 200,
+      source:
+        'assumption: about 200 hypervisor instructions to fetch, decode and emulate, ≈1 cycle each',
+    },
+    'vmm.reflect': {
+      cycles: 300,
+      source:
+        'assumption: about 300 instructions to read the guest gate and TSS and push its frame, ≈1 cycle each',
+    },
+    'vmm.shadowFill': {
+      cycles: 400,
+      source:
+        'assumption: a software 2-level walk (two cache misses) and about 300 instructions of bookkeeping, ≈1 cycle each',
+    },
+    'vmm.shadowSync': {
+      cycles: 1100,
+      source:
+        'assumption: comparing 1,024 entries with the copy (about 2 cycles each) plus the emulated write, ≈1 cycle each',
+    },
+    'vmm.shadowSwitch': {
+      cycles: 150,
+      source:
+        'assumption: a lookup in the shadow-directory cache and the real CR3 load, ≈1 cycle each',
+    },
   },
 };
 

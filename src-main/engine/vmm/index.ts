@@ -4,8 +4,10 @@
 
 import { registerTechnique } from './registry';
 import { nativeTechnique } from './techniques/native';
+import { trapAndEmulateTechnique } from './techniques/trap-and-emulate';
 
 registerTechnique(nativeTechnique);
+registerTechnique(trapAndEmulateTechnique);
 
 export { findTechnique, listTechniques, requireTechnique } from './registry';
 export type { Technique, TechniqueContext, TechniqueInfo, TechniqueSession } from './technique';

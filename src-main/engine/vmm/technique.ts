@@ -4,6 +4,7 @@
 // and I/O delivery through the CPU's DeliveryHook and the port bus; they never patch the
 // executor. The runner, the CLI, the reports and the UI know techniques only through this.
 
+import { type SilentSensitive } from '../../../shared/results';
 import { type IsaVariant } from '../isa/types';
 import { type EndReason } from '../machine/interfaces';
 import { type Machine } from '../machine/machine';
@@ -22,6 +23,8 @@ export interface TechniqueInfo {
   readonly reference: string;
   /** which build of the guest kernel it boots */
   readonly kernelBuild: KernelImage['build'];
+  /** host-physical memory the technique reserves above the guest's RAM for its own structures */
+  readonly hypervisorMemoryBytes?: number;
 }
 
 /** Everything a technique gets for one run. */
@@ -48,6 +51,17 @@ export interface SessionLimits {
 export interface TechniqueSession {
   /** Run the guest until it ends or a limit is reached; called repeatedly, it resumes. */
   run(limits: SessionLimits): EndReason;
+  /** the sensitive instructions that ran deprivileged without a trap, for techniques that
+   *  run the guest kernel deprivileged on classic x86 */
+  silentSensitive?(): SilentSensitive | null;
+}
+
+/**
+ * The guest did something this technique cannot virtualize (memory it does not have, a write
+ * the hypervisor cannot emulate): the run fails with this message, naming what and where.
+ */
+export class GuestNotVirtualizable extends Error {
+  override readonly name = 'GuestNotVirtualizable';
 }
 
 export interface Technique extends TechniqueInfo {

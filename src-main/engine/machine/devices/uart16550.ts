@@ -134,6 +134,11 @@ export class Uart16550 implements PortDevice {
     return this.out.slice(0, this.outLength);
   }
 
+  /** Bytes captured so far. */
+  get outputLength(): number {
+    return this.outLength;
+  }
+
   /** The bytes captured from `offset` on (for streaming the output while a run goes on). */
   outputSince(offset: number): Uint8Array {
     return this.out.slice(Math.min(offset, this.outLength), this.outLength);

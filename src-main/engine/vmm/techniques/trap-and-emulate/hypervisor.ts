@@ -1,0 +1,404 @@
+// The trap-and-emulate hypervisor (lecture §4): it owns the CPU's event delivery while a guest
+// runs deprivileged, and decides for every trap what it is —
+// - a privileged or IOPL-sensitive instruction, a ring-0 segment load, an iret to the guest
+//   kernel: emulated against the VirtualCpu (cli → virtual IF = 0, mov cr3 → switch shadows,
+//   in/out → the VM's devices, hlt → idle until the next virtual interrupt…);
+// - a page fault: hidden (fill the shadow), a write to a guest page table (let it through once,
+//   resync), or true (reflect it into the guest);
+// - an interrupt, a system call (int n) or an exception of the guest's own: reflected through
+//   the guest's IDT, as its own CPU would have delivered it, when its virtual IF allows.
+// Emulation runs the real executor with the virtual state loaded (VirtualCpu.enter), so the
+// guest's own privilege rules — its CPL, its IOPL, its TSS I/O bitmap — decide what a trapped
+// instruction does, and a fault it raises there is the guest's, reflected to it.
+//
+// Each trap is charged to the run: a world switch plus the hypervisor's work, with the modeled
+// code footprint of the handler that ran fed to the I-cache model.
+
+import { type DecodedInstruction } from '../../../isa/decoder';
+import { type IsaVariant } from '../../../isa/types';
+import { type Cpu, type DeliveryHook, type DeliverySource } from '../../../machine/cpu';
+import { CpuException, VECTOR, VECTOR_NAMES } from '../../../machine/exceptions';
+import { SoftwareInterrupt } from '../../../machine/exec';
+import { type InterruptController } from '../../../machine/interfaces';
+import { Interpreter } from '../../../machine/interpreter';
+import { type Machine } from '../../../machine/machine';
+import { PAGE_SHIFT } from '../../../machine/memory';
+import { type HandlerFootprint, type RunMeter } from '../../../metrics/meter';
+import { GuestNotVirtualizable } from '../../technique';
+import { trapCause } from './instruction-cause';
+import { ShadowPageTables } from './shadow-page-tables';
+import { SilentSensitiveWatch } from './silent-sensitive';
+import { VirtualCpu } from './virtual-cpu';
+
+/** Host-physical memory above the guest's RAM: the IDT page, the shadow pool, the handlers. */
+export const HYPERVISOR_BYTES = 16 * 1024 * 1024;
+const HANDLER_TEXT_OFFSET = HYPERVISOR_BYTES - 64 * 1024;
+
+/** The hypervisor's handlers as modeled code ranges (their lines go through the I-cache). */
+function footprints(base: number): Record<HandlerName, HandlerFootprint> {
+  const layout: [HandlerName, number][] = [
+    ['dispatch', 512],
+    ['emulate', 3072],
+    ['reflect', 1536],
+    ['shadowFill', 2048],
+    ['shadowSync', 1536],
+    ['shadowSwitch', 1024],
+  ];
+  const out = {} as Record<HandlerName, HandlerFootprint>;
+  let at = base + HANDLER_TEXT_OFFSET;
+  for (const [name, bytes] of layout) {
+    out[name] = { name: `trap-and-emulate ${name}`, address: at, bytes };
+    at += bytes;
+  }
+  return out;
+}
+type HandlerName =
+  'dispatch' | 'emulate' | 'reflect' | 'shadowFill' | 'shadowSync' | 'shadowSwitch';
+
+/** At most this many retries of one guest instruction (hidden faults on its way) before we
+ *  call it a livelock rather than loop forever. */
+const MAX_ATTEMPTS = 16;
+
+export class TrapAndEmulateHypervisor implements DeliveryHook {
+  readonly vcpu: VirtualCpu;
+  readonly shadow: ShadowPageTables;
+  readonly watch: SilentSensitiveWatch | undefined;
+  private readonly cpu: Cpu;
+  /** executes one guest instruction with the ISA's own privilege checks */
+  private readonly executor: Interpreter;
+  private readonly handlers: Record<HandlerName, HandlerFootprint>;
+  /** the shadow entries opened for one emulated write, closed when it is done */
+  private openWrites: { close: () => void; frame: number; pageTable: boolean }[] = [];
+  private handling = false;
+
+  constructor(
+    private readonly machine: Machine,
+    private readonly meter: RunMeter,
+    isa: IsaVariant,
+  ) {
+    this.cpu = machine.cpu;
+    const guestBytes = machine.guestMemoryBytes;
+    if (machine.memory.size < guestBytes + HYPERVISOR_BYTES) {
+      throw new Error('trap-and-emulate needs its hypervisor region above the guest RAM');
+    }
+    const hvPage = guestBytes >>> PAGE_SHIFT;
+    // page 0 of the region is the hypervisor's IDT (the CPU never reads it: every event is
+    // intercepted first), then the shadow pool, then the handlers' modeled text
+    this.vcpu = new VirtualCpu(this.cpu, { idtrBase: guestBytes, idtrLimit: 0x7ff });
+    this.shadow = new ShadowPageTables(this.cpu, machine.memory, guestBytes, {
+      first: hvPage + 1,
+      count: (HANDLER_TEXT_OFFSET >>> PAGE_SHIFT) - 1,
+    });
+    this.executor = new Interpreter(this.cpu);
+    this.handlers = footprints(guestBytes);
+    this.watch =
+      isa === 'classic'
+        ? new SilentSensitiveWatch(this.cpu, this.vcpu, () => machine.uart.outputLength)
+        : undefined;
+  }
+
+  /** Take over a CPU in the guest's boot state: virtualize it and install the hypervisor. */
+  boot(): void {
+    const cpu = this.cpu;
+    this.vcpu.adopt();
+    cpu.cr3 = this.shadow.switchTo(this.vcpu.paging);
+    cpu.flushTlb();
+    this.shadow.tlbFlushed();
+    cpu.hook = this;
+    const pic = this.machine.pic;
+    const vcpu = this.vcpu;
+    // the virtual interrupt window: the VM's PIC interrupts the guest only when its virtual
+    // IF is set (the real IF stays on: the hypervisor always takes interrupts)
+    const window: InterruptController = {
+      hasInterrupt: () => vcpu.interruptFlag && pic.hasInterrupt(),
+      acknowledge: () => pic.acknowledge(),
+    };
+    cpu.pic = window;
+    this.watch?.install(this.machine.interpreter);
+  }
+
+  // ---- the trap entry -------------------------------------------------------------------------
+  intercept(_cpu: Cpu, vector: number, errorCode: number | undefined, source: DeliverySource) {
+    if (this.handling) throw new Error('trap-and-emulate: a trap while handling a trap');
+    this.handling = true;
+    try {
+      this.vcpu.syncFromCpu();
+      if (source === 'external') {
+        this.trap(`irq ${this.machine.pic.lastIrq}`, 'reflect', [['vmm.reflect', 1]]);
+        this.reflect(vector, undefined, 'external');
+      } else if (source === 'software') {
+        this.trap(`int 0x${vector.toString(16)}`, 'reflect', [['vmm.reflect', 1]]);
+        this.reflect(vector, undefined, 'software');
+      } else if (vector === VECTOR.PF) {
+        this.pageFault(this.cpu.cr2, errorCode ?? 0);
+      } else if (vector === VECTOR.GP) {
+        this.emulate();
+      } else {
+        // the guest's own exception (#DE, #UD, #DB…): deprivileging causes none of these
+        this.trap(`${exceptionName(vector)} reflect`, 'reflect', [['vmm.reflect', 1]]);
+        this.reflect(vector, errorCode, 'exception');
+      }
+    } finally {
+      this.handling = false;
+    }
+    return true;
+  }
+
+  // ---- page faults ------------------------------------------------------------------------------
+  private pageFault(linear: number, errorCode: number): void {
+    const write = (errorCode & 2) !== 0;
+    const user = (errorCode & 4) !== 0;
+    const r = this.shadow.resolve(linear, write, user, this.vcpu.paging);
+    switch (r.kind) {
+      case 'mapped':
+        this.trap('#PF hidden', 'shadowFill', [['vmm.shadowFill', 1]]);
+        this.uncount();
+        return;
+      case 'guest-fault':
+        this.trap('#PF true', 'shadowFill', [
+          ['vmm.shadowFill', 1],
+          ['vmm.reflect', 1],
+        ]);
+        this.vcpu.cr2 = linear;
+        this.reflect(VECTOR.PF, r.errorCode, 'exception');
+        return;
+      case 'write-protected':
+        this.trap(r.pageTable ? '#PF page-table write' : '#PF write (CR0.WP clear)', 'shadowSync', [
+          ['vmm.emulate', 1],
+          ['vmm.shadowSync', r.pageTable ? 1 : 0],
+        ]);
+        this.openWrite(linear, r.frame, r.pageTable);
+        this.execute(false);
+        return;
+      case 'unassigned':
+        throw this.unassigned(r.address, linear);
+    }
+  }
+
+  private unassigned(address: number, linear: number): GuestNotVirtualizable {
+    return new GuestNotVirtualizable(
+      `trap-and-emulate: the guest accessed guest-physical 0x${address.toString(16)} ` +
+        `(linear 0x${(linear >>> 0).toString(16)}, EIP=0x${this.cpu.insnStart.toString(16)}), ` +
+        `beyond its ${this.machine.guestMemoryBytes / (1024 * 1024)} MiB of RAM: this hypervisor maps only RAM`,
+    );
+  }
+
+  private openWrite(linear: number, frame: number, pageTable: boolean): void {
+    this.openWrites.push({ close: this.shadow.allowWriteOnce(linear), frame, pageTable });
+  }
+
+  private closeWrites(): void {
+    const open = this.openWrites;
+    if (open.length === 0) return;
+    this.openWrites = [];
+    for (const w of open) w.close();
+    for (const w of open) if (w.pageTable) this.shadow.sync(w.frame);
+  }
+
+  /**
+   * A page fault met while the hypervisor itself runs a guest instruction or delivers an
+   * event: fix what is the hypervisor's business and say so (true), or leave it to the guest.
+   */
+  private resolveNested(e: CpuException, savedCr2: number): boolean {
+    if (e.vector !== VECTOR.PF) return false;
+    const linear = this.cpu.cr2;
+    const code = e.errorCode ?? 0;
+    const r = this.shadow.resolve(linear, (code & 2) !== 0, (code & 4) !== 0, this.vcpu.paging);
+    switch (r.kind) {
+      case 'mapped':
+        this.cpu.cr2 = savedCr2;
+        this.meter.charge('vmm.shadowFill');
+        this.meter.runHandler(this.handlers.shadowFill);
+        return true;
+      case 'write-protected':
+        this.cpu.cr2 = savedCr2;
+        if (r.pageTable) this.meter.charge('vmm.shadowSync');
+        this.openWrite(linear, r.frame, r.pageTable);
+        return true;
+      case 'guest-fault':
+        return false;
+      case 'unassigned':
+        throw this.unassigned(r.address, linear);
+    }
+  }
+
+  // ---- instruction emulation -------------------------------------------------------------------
+  /** A #GP at CPL 1 or 3: run the instruction against the virtual CPU. */
+  private emulate(): void {
+    const insn = this.instructionAtFault();
+    const charges: [string, number][] = [['vmm.emulate', 1]];
+    if (insn?.form.op === 'mov-to-cr' && insn.reg === 3) charges.push(['vmm.shadowSwitch', 1]);
+    this.trap(insn ? trapCause(this.cpu, insn) : '#GP', 'emulate', charges);
+    this.execute(true, insn);
+  }
+
+  private instructionAtFault(): DecodedInstruction | undefined {
+    const cpu = this.cpu;
+    cpu.eip = cpu.insnStart;
+    try {
+      return cpu.fetch();
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Execute the faulting guest instruction once more, now on the hypervisor's terms: with the
+   * virtual privileged state loaded (`virtual`), or with a shadow entry opened for its write.
+   * Hidden faults on the way are fixed and the instruction restarted; a fault that is the
+   * guest's own is reflected to it.
+   */
+  private execute(virtual: boolean, insn?: DecodedInstruction): void {
+    const cpu = this.cpu;
+    const vcpu = this.vcpu;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      cpu.eip = cpu.insnStart;
+      const savedCr2 = virtual ? vcpu.cr2 : cpu.cr2;
+      let thrown: unknown;
+      let cr3Before = 0;
+      if (virtual) {
+        vcpu.enter();
+        cr3Before = cpu.cr3;
+        // a CR0 write is judged against the guest's own CR0 (what it changes, whether the TLB
+        // is flushed); PG stays on so the instruction is still fetched through the shadow
+        if (insn?.form.op === 'mov-to-cr') cpu.cr0 = (vcpu.cr0 | 0x80000000) >>> 0;
+      }
+      try {
+        this.executor.executeOne();
+      } catch (e) {
+        thrown = e;
+      }
+      let linear = 0;
+      if (thrown instanceof CpuException && thrown.vector === VECTOR.PF) linear = cpu.cr2;
+      let pagingChanged = false;
+      if (virtual) {
+        if (thrown === undefined && insn) pagingChanged = this.captureControl(insn);
+        if (thrown instanceof CpuException && thrown.vector === VECTOR.PF) cpu.cr2 = savedCr2;
+        vcpu.leave();
+        cpu.cr3 = cr3Before;
+      }
+      this.closeWrites();
+      if (thrown === undefined) {
+        if (pagingChanged) this.pagingChanged();
+        this.uncount();
+        if (virtual && cpu.halted && !vcpu.interruptFlag) {
+          // hlt with the virtual IF clear: nothing can ever wake this virtual CPU
+          this.machine.requestEnd({ kind: 'halted', eip: cpu.eip });
+        }
+        return;
+      }
+      if (thrown instanceof CpuException) {
+        if (thrown.vector === VECTOR.PF) {
+          cpu.cr2 = linear;
+          if (this.resolveNested(thrown, virtual ? vcpu.cr2 : savedCr2)) continue;
+          vcpu.cr2 = linear;
+        }
+        cpu.eip = cpu.insnStart;
+        this.reflect(thrown.vector, thrown.errorCode, 'exception');
+        return;
+      }
+      if (thrown instanceof SoftwareInterrupt) {
+        this.reflect(thrown.vector, undefined, 'software');
+        return;
+      }
+      throw thrown;
+    }
+    throw new GuestNotVirtualizable(
+      `trap-and-emulate: the instruction at EIP=0x${cpu.insnStart.toString(16)} kept faulting ` +
+        `(${MAX_ATTEMPTS} attempts): it writes one page through two mappings, which this hypervisor cannot emulate`,
+    );
+  }
+
+  /**
+   * After an emulated control-register access: keep what the guest wrote (the CPU held the
+   * guest's values only while entered) and give reads the guest's values. Returns whether the
+   * guest's paging changed.
+   */
+  private captureControl(insn: DecodedInstruction): boolean {
+    const cpu = this.cpu;
+    const vcpu = this.vcpu;
+    switch (insn.form.op) {
+      case 'mov-to-cr':
+        if (insn.reg === 0) {
+          const changed = (vcpu.cr0 ^ cpu.cr0) >>> 0;
+          vcpu.cr0 = cpu.cr0;
+          return (changed & 0x80010001) !== 0; // PG, WP, PE
+        }
+        if (insn.reg === 3) {
+          vcpu.cr3 = cpu.cr3;
+          return true;
+        }
+        if (insn.reg === 4) {
+          const pse = ((vcpu.cr4 ^ cpu.cr4) & 0x10) !== 0;
+          vcpu.cr4 = cpu.cr4;
+          if (pse) this.shadow.dropAll();
+          return true;
+        }
+        return false;
+      case 'mov-from-cr': {
+        const value = insn.reg === 0 ? vcpu.cr0 : insn.reg === 3 ? vcpu.cr3 : vcpu.cr4;
+        if (insn.reg !== 2) cpu.setReg(insn.rm, 32, value);
+        return false;
+      }
+      case 'lmsw':
+      case 'clts':
+        vcpu.cr0 = ((vcpu.cr0 & ~0xffff) | (cpu.cr0 & 0xffff)) >>> 0;
+        return false;
+      default:
+        return false;
+    }
+  }
+
+  /** The guest changed CR0.PG/WP/PE, CR3 or CR4: load the matching shadow. */
+  private pagingChanged(): void {
+    const cpu = this.cpu;
+    cpu.cr3 = this.shadow.switchTo(this.vcpu.paging);
+    cpu.flushTlb();
+    this.shadow.tlbFlushed();
+  }
+
+  // ---- reflecting events into the guest --------------------------------------------------------
+  /** Deliver an event through the guest's IDT, with the guest's CPL, stack and IF rules. */
+  private reflect(vector: number, errorCode: number | undefined, source: DeliverySource): void {
+    const cpu = this.cpu;
+    const vcpu = this.vcpu;
+    vcpu.enter();
+    const savedCr2 = vcpu.cr2;
+    cpu.deliveryFaultFilter = (e) => this.resolveNested(e, savedCr2);
+    try {
+      cpu.deliverDirect(vector, errorCode, source);
+    } finally {
+      cpu.deliveryFaultFilter = undefined;
+      const cr3 = cpu.cr3;
+      vcpu.leave();
+      cpu.cr3 = cr3;
+      this.closeWrites();
+    }
+  }
+
+  // ---- accounting ---------------------------------------------------------------------------
+  private trap(
+    cause: string,
+    handler: HandlerName,
+    work: readonly (readonly [string, number])[],
+  ): void {
+    this.meter.runHandler(this.handlers.dispatch);
+    this.meter.trap(
+      cause,
+      [['vmm.worldSwitch', 1], ...work.filter(([, n]) => n > 0)],
+      this.handlers[handler],
+    );
+  }
+
+  /**
+   * The trapped attempt did not retire a guest instruction: it restarts (a hidden fault) or
+   * the hypervisor executed it (counted then). Its exception's cost stays charged.
+   */
+  private uncount(): void {
+    this.cpu.instructions--;
+  }
+}
+
+function exceptionName(vector: number): string {
+  return VECTOR_NAMES[vector] ?? `vector ${vector}`;
+}

@@ -1,0 +1,437 @@
+// Shadow page tables (lecture §4, "virtualization of memory management"): the page tables the
+// real MMU walks while a deprivileged guest runs. The guest keeps its own tables, mapping its
+// virtual addresses to guest-physical ones; the hypervisor builds, lazily and from those, the
+// shadow tables that map the same virtual addresses to host-physical memory — only ever to the
+// guest's own RAM, never to the hypervisor's region above it (resource control).
+//
+// A real page fault is either *hidden* (the guest's tables allow the access, the shadow just
+// has no entry yet: fill it and restart) or *true* (the guest's tables forbid it: reflect a #PF
+// into the guest with the error code its own MMU would have produced). Every guest page that
+// serves as a page directory or page table for a live shadow is write-protected in the shadow,
+// so a guest PTE write traps; the hypervisor lets that one write through, then compares the
+// page with its last copy and drops the shadow entries derived from what changed. A CR3 load
+// switches to the shadow directory of the new guest directory (kept in a small cache).
+//
+// The guest's accessed and dirty bits are maintained as its own MMU would: A when a shadow
+// entry is filled (a TLB refill, natively), D on the first write, caught by mapping clean
+// pages read-only. Stale TLB entries stay stale until the guest flushes them, as natively.
+
+import { type Cpu, CR0_PG, CR0_WP, CR4_PSE } from '../../../machine/cpu';
+import { type PhysicalMemory, PAGE_SHIFT } from '../../../machine/memory';
+
+const PTE_P = 1;
+const PTE_W = 2;
+const PTE_U = 4;
+const PTE_A = 0x20;
+const PTE_D = 0x40;
+const PDE_PS = 0x80;
+const ENTRIES = 1024;
+/** the directory key used while the guest runs with paging off: linear = guest-physical */
+const PHYSICAL_MODE = -1;
+
+/** The guest's paging registers as the virtual CPU holds them. */
+export interface GuestPagingState {
+  readonly cr0: number;
+  readonly cr3: number;
+  readonly cr4: number;
+}
+
+export type FaultResolution =
+  /** hidden fault: the shadow now maps the page; restart the instruction */
+  | { readonly kind: 'mapped' }
+  /** true fault: the guest's own tables forbid the access */
+  | { readonly kind: 'guest-fault'; readonly errorCode: number }
+  /** the guest may write, but the shadow keeps the page read-only (a guest page table, or a
+   *  read-only page written by the guest kernel with CR0.WP clear): emulate that one write */
+  | { readonly kind: 'write-protected'; readonly frame: number; readonly pageTable: boolean }
+  /** the guest's mapping names guest-physical memory beyond its RAM */
+  | { readonly kind: 'unassigned'; readonly address: number };
+
+interface ShadowTable {
+  /** host page number of the shadow page table */
+  readonly page: number;
+  readonly directory: ShadowDirectory;
+  readonly index: number;
+  /** the guest page-table frame it shadows; -1 for a 4 MiB page or physical mode */
+  readonly source: number;
+}
+
+interface ShadowDirectory {
+  /** guest page-directory frame, or PHYSICAL_MODE */
+  readonly key: number;
+  readonly page: number;
+  readonly tables: (ShadowTable | undefined)[];
+  lastUse: number;
+}
+
+export interface ShadowStatistics {
+  directoriesBuilt: number;
+  tablesBuilt: number;
+  entriesFilled: number;
+  /** guest page-table pages resynchronised after a trapped write */
+  syncs: number;
+  /** shadow directories dropped to make room */
+  evictions: number;
+}
+
+export class ShadowPageTables {
+  private readonly guestPages: number;
+  private readonly free: number[] = [];
+  private readonly directories = new Map<number, ShadowDirectory>();
+  private current: ShadowDirectory | undefined;
+  private useClock = 0;
+  /** the guest's CR4 when the live shadow was chosen (PSE decides what a PDE means) */
+  private guestCr4 = 0;
+  /** guest frames serving as a directory or table of a live shadow: count of such uses */
+  private readonly protectedFrames = new Map<number, number>();
+  /** each protected frame's contents when last synchronised */
+  private readonly snapshots = new Map<number, Uint32Array>();
+  /** shadow tables built from each guest page-table frame */
+  private readonly derived = new Map<number, Set<ShadowTable>>();
+  /** writable shadow entries per guest frame: host address of the entry → linear address */
+  private readonly writable = new Map<number, Map<number, number>>();
+  /** frames whose writable mapping was dropped while the real TLB may still hold it */
+  private readonly staleWritable = new Set<number>();
+  readonly stats: ShadowStatistics = {
+    directoriesBuilt: 0,
+    tablesBuilt: 0,
+    entriesFilled: 0,
+    syncs: 0,
+    evictions: 0,
+  };
+
+  constructor(
+    private readonly cpu: Cpu,
+    private readonly memory: PhysicalMemory,
+    guestBytes: number,
+    /** host page numbers the shadows may use: all above the guest's RAM */
+    pool: { readonly first: number; readonly count: number },
+    private readonly maxDirectories = 64,
+  ) {
+    this.guestPages = guestBytes >>> PAGE_SHIFT;
+    if (pool.first < this.guestPages) {
+      throw new RangeError('shadow page tables must live outside the guest physical range');
+    }
+    for (let p = pool.first + pool.count - 1; p >= pool.first; p--) this.free.push(p);
+  }
+
+  // ---- guest-physical memory, bounded to the guest's RAM ------------------------------------
+  private guestRead32(addr: number): number {
+    // beyond the guest's RAM the bus is unassigned (all ones), never the hypervisor's memory
+    return addr + 4 <= this.guestPages << PAGE_SHIFT ? this.memory.read32(addr) : 0xffffffff;
+  }
+
+  /** the hypervisor updates a guest paging entry (A/D bits); its copy follows */
+  private guestWrite32(addr: number, value: number): void {
+    if (addr + 4 > this.guestPages << PAGE_SHIFT) return;
+    this.memory.write32(addr, value);
+    const snap = this.snapshots.get(addr >>> PAGE_SHIFT);
+    if (snap) snap[(addr & 0xfff) >>> 2] = value >>> 0;
+  }
+
+  // ---- which shadow is live --------------------------------------------------------------------
+  /** Host-physical address of the shadow directory for the guest's current paging state
+   *  (built empty if new). The caller loads it into the real CR3. */
+  switchTo(guest: GuestPagingState): number {
+    const key = guest.cr0 & CR0_PG ? (guest.cr3 >>> PAGE_SHIFT) & 0xfffff : PHYSICAL_MODE;
+    let dir = this.directories.get(key);
+    if (!dir) dir = this.buildDirectory(key);
+    dir.lastUse = ++this.useClock;
+    this.current = dir;
+    this.guestCr4 = guest.cr4;
+    return dir.page << PAGE_SHIFT;
+  }
+
+  /** The guest changed how its tables are read (CR4.PSE): every shadow is rebuilt. */
+  dropAll(): void {
+    for (const dir of [...this.directories.values()]) this.dropDirectory(dir);
+    this.current = undefined;
+  }
+
+  /** The real TLB was flushed: no stale writable translation survives. */
+  tlbFlushed(): void {
+    this.staleWritable.clear();
+  }
+
+  get directoryCount(): number {
+    return this.directories.size;
+  }
+
+  /** Whether a guest frame is write-protected as a page table of a live shadow. */
+  isPageTable(frame: number): boolean {
+    return this.protectedFrames.has(frame);
+  }
+
+  // ---- faults ----------------------------------------------------------------------------------
+  /**
+   * A real page fault at `linear` while the guest runs: walk the guest's own tables as its MMU
+   * would (setting its A/D bits), and either fill the shadow or say why not.
+   */
+  resolve(linear: number, write: boolean, user: boolean, guest: GuestPagingState): FaultResolution {
+    let frame: number;
+    let allowUser = true;
+    let allowWrite = true;
+    let dirty = true;
+    if (guest.cr0 & CR0_PG) {
+      const pdeAddr = ((guest.cr3 & 0xfffff000) + ((linear >>> 22) << 2)) >>> 0;
+      const pde = this.guestRead32(pdeAddr);
+      const fault = (present: boolean): FaultResolution => ({
+        kind: 'guest-fault',
+        errorCode: (present ? 1 : 0) | (write ? 2 : 0) | (user ? 4 : 0),
+      });
+      if (!(pde & PTE_P)) return fault(false);
+      let entryAddr: number;
+      let entry: number;
+      if (pde & PDE_PS && guest.cr4 & CR4_PSE) {
+        frame = ((pde & 0xffc00000) >>> PAGE_SHIFT) | ((linear >>> PAGE_SHIFT) & 0x3ff);
+        allowUser = (pde & PTE_U) !== 0;
+        allowWrite = (pde & PTE_W) !== 0;
+        entryAddr = pdeAddr;
+        entry = pde;
+      } else {
+        const pteAddr = ((pde & 0xfffff000) + (((linear >>> 12) & 0x3ff) << 2)) >>> 0;
+        const pte = this.guestRead32(pteAddr);
+        if (!(pte & PTE_P)) return fault(false);
+        frame = pte >>> PAGE_SHIFT;
+        allowUser = (pde & PTE_U) !== 0 && (pte & PTE_U) !== 0;
+        allowWrite = (pde & PTE_W) !== 0 && (pte & PTE_W) !== 0;
+        entryAddr = pteAddr;
+        entry = pte;
+        if (!(pde & PTE_A)) this.guestWrite32(pdeAddr, (pde | PTE_A) >>> 0);
+      }
+      if (user && !allowUser) return fault(true);
+      if (write && !allowWrite && (user || guest.cr0 & CR0_WP)) return fault(true);
+      const updated = (entry | PTE_A | (write ? PTE_D : 0)) >>> 0;
+      if (updated !== entry) this.guestWrite32(entryAddr, updated);
+      dirty = (updated & PTE_D) !== 0;
+    } else {
+      frame = linear >>> PAGE_SHIFT;
+    }
+    if (frame >= this.guestPages) {
+      return { kind: 'unassigned', address: ((frame << PAGE_SHIFT) | (linear & 0xfff)) >>> 0 };
+    }
+    const shadowWritable = this.install(linear, frame, allowUser, allowWrite && dirty);
+    if (write && !shadowWritable) {
+      return { kind: 'write-protected', frame, pageTable: this.protectedFrames.has(frame) };
+    }
+    return { kind: 'mapped' };
+  }
+
+  /**
+   * Make the shadow entry of `linear` writable for one emulated write; the returned function
+   * takes it back. The entry must exist (resolve installed it).
+   */
+  allowWriteOnce(linear: number): () => void {
+    const addr = this.entryAddress(linear);
+    if (addr === undefined) throw new Error('no shadow entry to open for a write');
+    const entry = this.memory.read32(addr);
+    this.memory.write32(addr, (entry | PTE_W) >>> 0);
+    this.cpu.invalidatePage(linear);
+    return () => {
+      const now = this.memory.read32(addr);
+      // the entry may have been dropped meanwhile (the write changed the table it lives in)
+      if (now >>> PAGE_SHIFT === entry >>> PAGE_SHIFT && now & PTE_P)
+        this.memory.write32(addr, (now & ~PTE_W) >>> 0);
+      this.cpu.invalidatePage(linear);
+    };
+  }
+
+  /**
+   * The guest wrote to a page-table frame: compare it with its last copy and drop every shadow
+   * entry derived from what changed (rebuilt on the next fault, as the guest's TLB would
+   * refill). The real TLB keeps what it holds until the guest flushes it, as natively.
+   */
+  sync(frame: number): void {
+    const snap = this.snapshots.get(frame);
+    if (!snap) return;
+    this.stats.syncs++;
+    const base = frame << PAGE_SHIFT;
+    const asDirectory = this.directories.get(frame);
+    const asTable = this.derived.get(frame);
+    for (let i = 0; i < ENTRIES; i++) {
+      const now = this.memory.read32(base + i * 4);
+      if (now === snap[i]) continue;
+      snap[i] = now;
+      const table = asDirectory?.tables[i];
+      if (table) this.dropTable(table);
+      if (asTable) for (const t of asTable) this.clearEntry(t, i);
+    }
+  }
+
+  // ---- building and dropping ---------------------------------------------------------------
+  private allocate(): number {
+    let page = this.free.pop();
+    if (page === undefined) {
+      // make room: drop the least recently used directories other than the live one
+      const victims = [...this.directories.values()]
+        .filter((d) => d !== this.current)
+        .sort((a, b) => a.lastUse - b.lastUse);
+      for (const v of victims.slice(0, Math.max(1, victims.length >>> 1))) {
+        this.dropDirectory(v);
+        this.stats.evictions++;
+      }
+      page = this.free.pop();
+      if (page === undefined && this.current) {
+        // one address space uses the whole pool: start its shadow afresh
+        for (const t of this.current.tables) if (t) this.dropTable(t);
+        page = this.free.pop();
+      }
+      if (page === undefined) throw new Error('the shadow page-table pool is exhausted');
+    }
+    this.memory.bytes.fill(0, page << PAGE_SHIFT, (page + 1) << PAGE_SHIFT);
+    return page;
+  }
+
+  private buildDirectory(key: number): ShadowDirectory {
+    if (this.directories.size >= this.maxDirectories) {
+      const oldest = [...this.directories.values()]
+        .filter((d) => d !== this.current)
+        .sort((a, b) => a.lastUse - b.lastUse)[0];
+      if (oldest) {
+        this.dropDirectory(oldest);
+        this.stats.evictions++;
+      }
+    }
+    const dir: ShadowDirectory = {
+      key,
+      page: this.allocate(),
+      tables: new Array<ShadowTable | undefined>(ENTRIES).fill(undefined),
+      lastUse: 0,
+    };
+    this.directories.set(key, dir);
+    if (key !== PHYSICAL_MODE) this.protect(key);
+    this.stats.directoriesBuilt++;
+    return dir;
+  }
+
+  private dropDirectory(dir: ShadowDirectory): void {
+    for (const t of dir.tables) if (t) this.dropTable(t);
+    this.directories.delete(dir.key);
+    if (dir.key !== PHYSICAL_MODE) this.unprotect(dir.key);
+    this.free.push(dir.page);
+    if (this.current === dir) this.current = undefined;
+  }
+
+  private tableFor(dir: ShadowDirectory, index: number): ShadowTable {
+    const existing = dir.tables[index];
+    if (existing) return existing;
+    let source = -1;
+    if (dir.key !== PHYSICAL_MODE) {
+      const pde = this.guestRead32((dir.key << PAGE_SHIFT) + index * 4);
+      // a 4 MiB page has no table of its own: its PDE lives in the (protected) directory
+      if (!(pde & PDE_PS && this.guestCr4 & CR4_PSE)) source = pde >>> PAGE_SHIFT;
+    }
+    const page = this.allocate();
+    // allocate() may have dropped this very directory's tables: look again
+    const table: ShadowTable = { page, directory: dir, index, source };
+    dir.tables[index] = table;
+    this.memory.write32(
+      (dir.page << PAGE_SHIFT) + index * 4,
+      ((page << PAGE_SHIFT) | PTE_P | PTE_W | PTE_U | PTE_A) >>> 0,
+    );
+    if (source >= 0) {
+      let set = this.derived.get(source);
+      if (!set) this.derived.set(source, (set = new Set()));
+      set.add(table);
+      this.protect(source);
+    }
+    this.stats.tablesBuilt++;
+    return table;
+  }
+
+  private dropTable(table: ShadowTable): void {
+    const dir = table.directory;
+    if (dir.tables[table.index] !== table) return;
+    for (let i = 0; i < ENTRIES; i++) this.clearEntry(table, i);
+    dir.tables[table.index] = undefined;
+    this.memory.write32((dir.page << PAGE_SHIFT) + table.index * 4, 0);
+    if (table.source >= 0) {
+      const set = this.derived.get(table.source);
+      set?.delete(table);
+      if (set?.size === 0) this.derived.delete(table.source);
+      this.unprotect(table.source);
+    }
+    this.free.push(table.page);
+  }
+
+  /** Fill the shadow entry for `linear`; returns whether it was made writable. */
+  private install(linear: number, frame: number, user: boolean, wantWritable: boolean): boolean {
+    const dir = this.current;
+    if (!dir) throw new Error('no shadow directory is live');
+    const table = this.tableFor(dir, linear >>> 22);
+    // after tableFor: building the table may just have made `frame` a protected page table
+    const writable = wantWritable && !this.protectedFrames.has(frame);
+    const index = (linear >>> PAGE_SHIFT) & 0x3ff;
+    this.clearEntry(table, index);
+    const addr = (table.page << PAGE_SHIFT) + index * 4;
+    this.memory.write32(
+      addr,
+      ((frame << PAGE_SHIFT) |
+        PTE_P |
+        PTE_A |
+        PTE_D |
+        (user ? PTE_U : 0) |
+        (writable ? PTE_W : 0)) >>>
+        0,
+    );
+    if (writable) {
+      let map = this.writable.get(frame);
+      if (!map) this.writable.set(frame, (map = new Map()));
+      map.set(addr, ((linear >>> PAGE_SHIFT) << PAGE_SHIFT) >>> 0);
+    }
+    this.stats.entriesFilled++;
+    return writable;
+  }
+
+  private clearEntry(table: ShadowTable, index: number): void {
+    const addr = (table.page << PAGE_SHIFT) + index * 4;
+    const entry = this.memory.read32(addr);
+    if (!(entry & PTE_P)) return;
+    if (entry & PTE_W) {
+      const frame = entry >>> PAGE_SHIFT;
+      const map = this.writable.get(frame);
+      map?.delete(addr);
+      if (map?.size === 0) this.writable.delete(frame);
+      this.staleWritable.add(frame);
+    }
+    this.memory.write32(addr, 0);
+  }
+
+  private entryAddress(linear: number): number | undefined {
+    const table = this.current?.tables[linear >>> 22];
+    return table ? (table.page << PAGE_SHIFT) + ((linear >>> PAGE_SHIFT) & 0x3ff) * 4 : undefined;
+  }
+
+  /** A guest frame becomes a page table of a live shadow: no shadow may map it writable. */
+  private protect(frame: number): void {
+    const n = this.protectedFrames.get(frame) ?? 0;
+    this.protectedFrames.set(frame, n + 1);
+    if (n > 0) return;
+    const copy = new Uint32Array(ENTRIES);
+    const base = frame << PAGE_SHIFT;
+    for (let i = 0; i < ENTRIES; i++) copy[i] = this.guestRead32(base + i * 4);
+    this.snapshots.set(frame, copy);
+    const map = this.writable.get(frame);
+    if (map) {
+      for (const [addr, linear] of map) {
+        this.memory.write32(addr, (this.memory.read32(addr) & ~PTE_W) >>> 0);
+        this.cpu.invalidatePage(linear);
+      }
+      this.writable.delete(frame);
+    }
+    if (this.staleWritable.has(frame)) {
+      this.cpu.flushTlb();
+      this.staleWritable.clear();
+    }
+  }
+
+  private unprotect(frame: number): void {
+    const n = this.protectedFrames.get(frame) ?? 0;
+    if (n <= 1) {
+      this.protectedFrames.delete(frame);
+      this.snapshots.delete(frame);
+    } else {
+      this.protectedFrames.set(frame, n - 1);
+    }
+  }
+}
