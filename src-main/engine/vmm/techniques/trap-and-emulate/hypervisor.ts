@@ -170,17 +170,16 @@ export class TrapAndEmulateHypervisor implements DeliveryHook {
         this.openWrite(linear, r.frame, r.pageTable);
         this.execute(false);
         return;
-      case 'unassigned':
-        throw this.unassigned(r.address, linear);
+      case 'unassigned-write':
+        this.trap('#PF unassigned write', 'emulate', [['vmm.emulate', 1]]);
+        this.openWrites.push({
+          close: this.shadow.allowDiscardedWrite(linear),
+          frame: -1,
+          pageTable: false,
+        });
+        this.execute(false);
+        return;
     }
-  }
-
-  private unassigned(address: number, linear: number): GuestNotVirtualizable {
-    return new GuestNotVirtualizable(
-      `trap-and-emulate: the guest accessed guest-physical 0x${address.toString(16)} ` +
-        `(linear 0x${(linear >>> 0).toString(16)}, EIP=0x${this.cpu.insnStart.toString(16)}), ` +
-        `beyond its ${this.machine.guestMemoryBytes / (1024 * 1024)} MiB of RAM: this hypervisor maps only RAM`,
-    );
   }
 
   private openWrite(linear: number, frame: number, pageTable: boolean): void {
@@ -217,8 +216,15 @@ export class TrapAndEmulateHypervisor implements DeliveryHook {
         return true;
       case 'guest-fault':
         return false;
-      case 'unassigned':
-        throw this.unassigned(r.address, linear);
+      case 'unassigned-write':
+        this.cpu.cr2 = savedCr2;
+        this.meter.charge('vmm.emulate');
+        this.openWrites.push({
+          close: this.shadow.allowDiscardedWrite(linear),
+          frame: -1,
+          pageTable: false,
+        });
+        return true;
     }
   }
 

@@ -44,8 +44,8 @@ export type FaultResolution =
   /** the guest may write, but the shadow keeps the page read-only (a guest page table, or a
    *  read-only page written by the guest kernel with CR0.WP clear): emulate that one write */
   | { readonly kind: 'write-protected'; readonly frame: number; readonly pageTable: boolean }
-  /** the guest's mapping names guest-physical memory beyond its RAM */
-  | { readonly kind: 'unassigned'; readonly address: number };
+  /** a write to guest-physical memory beyond its RAM (an unassigned bus: the write is lost) */
+  | { readonly kind: 'unassigned-write'; readonly address: number };
 
 interface ShadowTable {
   /** host page number of the shadow page table */
@@ -100,6 +100,11 @@ export class ShadowPageTables {
     evictions: 0,
   };
 
+  /** host page standing for guest-physical memory beyond RAM: all ones, mapped read-only */
+  private readonly unassignedPage: number;
+  /** host page a write to unassigned memory lands in, wiped after the one instruction */
+  private readonly discardPage: number;
+
   constructor(
     private readonly cpu: Cpu,
     private readonly memory: PhysicalMemory,
@@ -109,10 +114,18 @@ export class ShadowPageTables {
     private readonly maxDirectories = 64,
   ) {
     this.guestPages = guestBytes >>> PAGE_SHIFT;
-    if (pool.first < this.guestPages) {
+    if (pool.first < this.guestPages || pool.count < 8) {
       throw new RangeError('shadow page tables must live outside the guest physical range');
     }
-    for (let p = pool.first + pool.count - 1; p >= pool.first; p--) this.free.push(p);
+    this.unassignedPage = pool.first;
+    this.discardPage = pool.first + 1;
+    this.fillUnassigned(this.unassignedPage);
+    this.fillUnassigned(this.discardPage);
+    for (let p = pool.first + pool.count - 1; p >= pool.first + 2; p--) this.free.push(p);
+  }
+
+  private fillUnassigned(page: number): void {
+    this.memory.bytes.fill(0xff, page << PAGE_SHIFT, (page + 1) << PAGE_SHIFT);
   }
 
   // ---- guest-physical memory, bounded to the guest's RAM ------------------------------------
@@ -208,7 +221,13 @@ export class ShadowPageTables {
       frame = linear >>> PAGE_SHIFT;
     }
     if (frame >= this.guestPages) {
-      return { kind: 'unassigned', address: ((frame << PAGE_SHIFT) | (linear & 0xfff)) >>> 0 };
+      // the unassigned bus, as natively: reads see all ones, writes are lost
+      this.install(linear, this.unassignedPage, allowUser, false);
+      if (!write) return { kind: 'mapped' };
+      return {
+        kind: 'unassigned-write',
+        address: ((frame << PAGE_SHIFT) | (linear & 0xfff)) >>> 0,
+      };
     }
     const shadowWritable = this.install(linear, frame, allowUser, allowWrite && dirty);
     if (write && !shadowWritable) {
@@ -233,6 +252,26 @@ export class ShadowPageTables {
       if (now >>> PAGE_SHIFT === entry >>> PAGE_SHIFT && now & PTE_P)
         this.memory.write32(addr, (now & ~PTE_W) >>> 0);
       this.cpu.invalidatePage(linear);
+    };
+  }
+
+  /**
+   * Let one write to unassigned memory happen into a page that is wiped afterwards (the
+   * instruction may also read the page: it sees all ones, as natively). The returned function
+   * maps the unassigned page back.
+   */
+  allowDiscardedWrite(linear: number): () => void {
+    const addr = this.entryAddress(linear);
+    if (addr === undefined) throw new Error('no shadow entry to open for a write');
+    const entry = this.memory.read32(addr);
+    this.memory.write32(addr, ((this.discardPage << PAGE_SHIFT) | (entry & 0xfff) | PTE_W) >>> 0);
+    this.cpu.invalidatePage(linear);
+    return () => {
+      if (this.memory.read32(addr) >>> PAGE_SHIFT === this.discardPage) {
+        this.memory.write32(addr, ((this.unassignedPage << PAGE_SHIFT) | (entry & 0xfff)) >>> 0);
+      }
+      this.cpu.invalidatePage(linear);
+      this.fillUnassigned(this.discardPage);
     };
   }
 
