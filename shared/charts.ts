@@ -132,7 +132,11 @@ export function describeDivergence(run: RunResult): string {
   const d = run.firstDivergence;
   if (!d) return '';
   const show = (s: string | null): string => (s === null ? '(no line)' : JSON.stringify(s));
-  return `line ${d.line}: expected ${show(d.expected)}, got ${show(d.actual)}`;
+  const c = run.culprit;
+  const culprit = c
+    ? `; likely culprit: '${c.disasm}' at EIP 0x${c.eip.toString(16)}, which did not trap: it ${c.detail}`
+    : '';
+  return `line ${d.line}: expected ${show(d.expected)}, got ${show(d.actual)}${culprit}`;
 }
 
 /** 1234567 → "1,234,567", the same on every host (no locale data involved). */

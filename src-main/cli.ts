@@ -10,6 +10,7 @@ import { type CommandIo, processIo } from './cli/io';
 import { runCommand } from './cli/run-command';
 import { guestCommand } from './cli/guest-command';
 import { experimentCommand } from './cli/experiment-command';
+import { classifyCommand } from './cli/classify-command';
 
 type Command = (argv: readonly string[], io: CommandIo) => number | Promise<number>;
 
@@ -18,6 +19,10 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   disasm: { run: disasmCommand, summary: 'disassemble a flat binary into NASM source' },
   run: { run: runCommand, summary: 'boot a multiboot kernel on the simulated PC' },
   guest: { run: guestCommand, summary: 'build the guest kernel, list its workloads' },
+  classify: {
+    run: classifyCommand,
+    summary: 'Popek–Goldberg classification of every instruction form, and the verdict',
+  },
   experiment: {
     run: experimentCommand,
     summary: 'run one guest under several techniques side by side and compare',

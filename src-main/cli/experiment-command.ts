@@ -287,6 +287,12 @@ export function summaryTable(runs: readonly RunResult[]): string {
         `${r.technique}: output differs from native at line ${d.line}: expected ${JSON.stringify(d.expected)}, got ${JSON.stringify(d.actual)}`,
       );
     }
+    if (r.culprit) {
+      const c = r.culprit;
+      lines.push(
+        `${r.technique}: likely culprit: '${c.disasm}' at EIP 0x${c.eip.toString(16)} (${c.count}×, first after ${grouped(c.instruction)} instructions), a sensitive instruction that did not trap: it ${c.detail}`,
+      );
+    }
   }
   return `${lines.join('\n')}\n`;
 }
@@ -314,5 +320,23 @@ export function explainRun(r: RunResult): string {
     .filter(([k, v]) => k !== 'total' && v > 0)
     .map(([k, v]) => `${k} ${grouped(v)}`)
     .join(', ');
-  return `${head}${body}\n   total ${grouped(r.cycles.total)} cycles (${categories})\n`;
+  const traps = Object.entries(r.traps.byCause);
+  const trapLines =
+    traps.length === 0
+      ? ''
+      : `   traps into the hypervisor: ${grouped(r.traps.total)} (world switches ${grouped(r.worldSwitches.count)}, ${grouped(r.worldSwitches.cycles)} cycles)\n` +
+        traps
+          .map(([cause, n]) => `     ${cause.padEnd(24)} ${grouped(n).padStart(12)}`)
+          .join('\n') +
+        '\n';
+  const silent = r.silentSensitive;
+  const silentLines =
+    silent && silent.executed > 0
+      ? `   sensitive instructions that ran deprivileged without a trap (invisible to the hypervisor): ${grouped(silent.executed)}\n` +
+        Object.entries(silent.byMnemonic)
+          .map(([m, n]) => `     ${m.padEnd(24)} ${grouped(n).padStart(12)}`)
+          .join('\n') +
+        '\n'
+      : '';
+  return `${head}${body}\n   total ${grouped(r.cycles.total)} cycles (${categories})\n${trapLines}${silentLines}`;
 }

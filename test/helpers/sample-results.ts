@@ -136,6 +136,8 @@ export function sampleRun(p: SampleRunParams): RunResult {
     outputHash: sha256(p.outputText),
     equivalent: p.equivalent,
     firstDivergence: p.firstDivergence ?? null,
+    silentSensitive: null,
+    culprit: null,
     outputText: p.outputText,
     outputTruncated: false,
     timeSeries: {
