@@ -16,7 +16,13 @@
 
 import { decodeBytes } from '../isa/decoder';
 import { FORMS } from '../isa/table';
-import { type InstructionForm, type IsaVariant, type OperandSpec } from '../isa/types';
+import {
+  GPR32,
+  type InstructionForm,
+  type IsaVariant,
+  type OperandSpec,
+  SREGS,
+} from '../isa/types';
 import { formatInstruction } from '../isa/disasm';
 import { FLAG_IF } from '../machine/alu';
 import { FLAG_IOPL } from '../machine/cpu';
@@ -170,24 +176,7 @@ interface Outcome {
   readonly changes: readonly string[];
 }
 
-const VALUE_NAMES = [
-  'eax',
-  'ecx',
-  'edx',
-  'ebx',
-  'esp',
-  'ebp',
-  'esi',
-  'edi',
-  'eip',
-  'eflags',
-  'es',
-  'cs',
-  'ss',
-  'ds',
-  'fs',
-  'gs',
-];
+const VALUE_NAMES: readonly string[] = [...GPR32, 'eip', 'eflags', ...SREGS];
 /** IF and IOPL are privileged state; every other flag is the program's. */
 const PROGRAM_FLAGS = ~(FLAG_IF | FLAG_IOPL) >>> 0;
 

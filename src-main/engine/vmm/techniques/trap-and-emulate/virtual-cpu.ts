@@ -53,20 +53,26 @@ export class VirtualCpu {
   /** Take the CPU's state (the guest as booted) as the virtual state; the CPU goes real. */
   adopt(): void {
     const cpu = this.cpu;
+    this.cr0 = cpu.cr0;
+    this.cr3 = cpu.cr3;
+    this.cr4 = cpu.cr4;
+    this.keepFromCpu();
+    this.loadReal();
+  }
+
+  /** What executing or delivering for the guest may change (CR0/3/4 are the caller's). */
+  private keepFromCpu(): void {
+    const cpu = this.cpu;
     this.cpl = cpu.cpl;
     this.interruptFlag = cpu.interruptsEnabled;
     this.iopl = cpu.iopl;
-    this.cr0 = cpu.cr0;
     this.cr2 = cpu.cr2;
-    this.cr3 = cpu.cr3;
-    this.cr4 = cpu.cr4;
     this.idtrBase = cpu.idtrBase;
     this.idtrLimit = cpu.idtrLimit;
     this.trSel = cpu.trSel;
     this.trBase = cpu.trBase;
     this.trLimit = cpu.trLimit;
     this.trType = cpu.trType;
-    this.loadReal();
   }
 
   /** The real CPL the guest runs at for a virtual CPL: ring compression, 0 → 1. */
@@ -115,17 +121,7 @@ export class VirtualCpu {
   leave(): void {
     if (!this.entered) throw new Error('virtual CPU state left without entering');
     this.entered = false;
-    const cpu = this.cpu;
-    this.cpl = cpu.cpl;
-    this.interruptFlag = cpu.interruptsEnabled;
-    this.iopl = cpu.iopl;
-    this.cr2 = cpu.cr2;
-    this.idtrBase = cpu.idtrBase;
-    this.idtrLimit = cpu.idtrLimit;
-    this.trSel = cpu.trSel;
-    this.trBase = cpu.trBase;
-    this.trLimit = cpu.trLimit;
-    this.trType = cpu.trType;
+    this.keepFromCpu();
     this.loadReal();
   }
 
