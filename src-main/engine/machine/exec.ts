@@ -1097,7 +1097,9 @@ function visibleDescriptor(
   try {
     d = cpu.readDescriptor(sel);
   } catch (e) {
-    if (e instanceof CpuException) return undefined;
+    // beyond the table's limit: not visible (ZF=0). A page fault reading the table is raised
+    // (SDM LAR/LSL/VERR/VERW: #PF), so paging — or a hypervisor's shadow — can resolve it.
+    if (e instanceof CpuException && e.vector !== VECTOR.PF) return undefined;
     throw e;
   }
   if (!accept(d.access)) return undefined;
