@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import {
   type ExperimentSpec,
   type HistoryFile,
+  parseResultsFile,
   type RunResult,
   SCHEMA_VERSION,
 } from '../../shared/results';
@@ -153,6 +154,25 @@ export class ExperimentService {
 
   load(id: string): Promise<HistoryFile> {
     return this.store.load(id);
+  }
+
+  /**
+   * Add an experiment file the user opened (a saved `.vmwb.json` or a results.json) to the
+   * history under a new id, so the original is never overwritten. Throws an Error naming the
+   * problem (not JSON, another schema version, the first bad field) when it is not one.
+   */
+  async import(text: string): Promise<HistoryFile> {
+    const results = parseResultsFile(text);
+    const created = this.now();
+    const history: HistoryFile = {
+      schemaVersion: SCHEMA_VERSION,
+      id: `${created.toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`,
+      createdAt: created.toISOString(),
+      spec: results.spec,
+      runs: results.runs,
+    };
+    await this.store.save(history);
+    return history;
   }
 
   /** Delete the experiment `id` (its file only). */

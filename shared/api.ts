@@ -1,0 +1,189 @@
+// The workbench API: the one contract between the renderer and the main process. The Electron
+// preload exposes it over IPC, the web preview over HTTP; both hand every request to the same
+// backend (src-main/service/api-backend.ts), which validates it against the schemas below
+// before it reaches the ExperimentService. Only plain data crosses: bytes travel as base64 or
+// text, so the same messages work through structured clone and through JSON.
+
+import { z } from 'zod';
+import { type ExperimentSpec, type HistoryFile, type RunResult } from './results';
+
+/** Bumped on any incompatible change to the requests, responses or events below. */
+export const API_VERSION = 1;
+
+/** Kernel files a user may give: a multiboot image or NASM source, at most this big. */
+export const MAX_KERNEL_FILE_BYTES = 16 * 1024 * 1024;
+/** Experiment files a user may open (`.vmwb.json`). */
+export const MAX_EXPERIMENT_FILE_CHARS = 64 * 1024 * 1024;
+
+const id = z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}$/, 'an experiment id');
+
+export const KernelUploadSchema = z.object({
+  /** the file's name, for display and to tell source (`.asm`) from an image */
+  name: z.string().min(1).max(255),
+  /** its bytes, base64 */
+  base64: z
+    .string()
+    .max(Math.ceil(MAX_KERNEL_FILE_BYTES / 3) * 4)
+    .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64 text'),
+});
+
+export const ExportFormatSchema = z.enum(['json', 'csv', 'html']);
+
+/** Every request, by method. `spec` is checked by the service, which names the bad field. */
+export const ApiRequestSchema = z.discriminatedUnion('method', [
+  z.object({ method: z.literal('catalog') }),
+  z.object({
+    method: z.literal('startExperiment'),
+    spec: z.unknown(),
+    kernelFile: KernelUploadSchema.optional(),
+  }),
+  z.object({ method: z.literal('cancelExperiment'), id }),
+  z.object({ method: z.literal('activeExperiments') }),
+  z.object({ method: z.literal('listHistory') }),
+  z.object({ method: z.literal('loadExperiment'), id }),
+  z.object({ method: z.literal('deleteExperiment'), id }),
+  z.object({ method: z.literal('exportExperiment'), id, format: ExportFormatSchema }),
+  z.object({
+    method: z.literal('importExperiment'),
+    fileName: z.string().min(1).max(255),
+    text: z.string().max(MAX_EXPERIMENT_FILE_CHARS),
+  }),
+]);
+
+export type ApiRequest = z.infer<typeof ApiRequestSchema>;
+export type ApiMethod = ApiRequest['method'];
+export type ExportFormat = z.infer<typeof ExportFormatSchema>;
+export type KernelUpload = z.infer<typeof KernelUploadSchema>;
+
+export interface TechniqueEntry {
+  readonly id: string;
+  readonly name: string;
+  readonly summary: string;
+  readonly reference: string;
+}
+
+export interface WorkloadEntry {
+  readonly name: string;
+  readonly description: string;
+  readonly defaultN: number;
+}
+
+export interface Catalog {
+  readonly apiVersion: number;
+  readonly techniques: readonly TechniqueEntry[];
+  readonly workloads: readonly WorkloadEntry[];
+  readonly profiles: readonly { readonly id: string; readonly name: string }[];
+  readonly isaVariants: readonly string[];
+  /** the bundled guest kernel's size in bytes (every workload runs it) */
+  readonly guestKernelBytes: number;
+}
+
+export type RunState = 'queued' | 'running' | 'finished';
+
+/** Where one technique run of a running experiment stands. */
+export interface RunProgressView {
+  readonly experimentId: string;
+  readonly technique: string;
+  readonly state: RunState;
+  readonly instructions: number;
+  readonly traps: number;
+  readonly cycles: number;
+  readonly wallMs: number;
+  readonly mips: number;
+  /** estimated milliseconds left, null while unknown */
+  readonly etaMs: number | null;
+}
+
+export interface ActiveExperiment {
+  readonly id: string;
+  readonly spec: ExperimentSpec;
+  readonly runs: readonly RunProgressView[];
+}
+
+/** One experiment of the history without its bulky parts. */
+export interface HistoryEntry {
+  readonly id: string;
+  readonly createdAt: string;
+  readonly spec: ExperimentSpec;
+  readonly runs: readonly {
+    readonly technique: string;
+    readonly status: RunResult['status'];
+    readonly equivalent: boolean | null;
+    readonly instructions: number;
+    readonly cycles: number;
+  }[];
+}
+
+export interface HistoryView {
+  /** newest first */
+  readonly entries: readonly HistoryEntry[];
+  /** files in the history folder that could not be read, and why */
+  readonly problems: readonly { readonly file: string; readonly error: string }[];
+}
+
+/** A file the user saves: the main process writes it (native dialog) or the browser downloads it. */
+export interface ExportedFile {
+  readonly fileName: string;
+  readonly mimeType: string;
+  readonly text: string;
+}
+
+/** What each method answers. */
+export interface ApiResponses {
+  catalog: Catalog;
+  startExperiment: ActiveExperiment;
+  cancelExperiment: null;
+  activeExperiments: readonly ActiveExperiment[];
+  listHistory: HistoryView;
+  loadExperiment: HistoryFile;
+  deleteExperiment: null;
+  exportExperiment: ExportedFile;
+  importExperiment: HistoryFile;
+}
+
+/** Pushed to every client: progress of running experiments and how they ended. */
+export type ApiEvent =
+  | { readonly type: 'progress'; readonly progress: RunProgressView }
+  | { readonly type: 'finished'; readonly experimentId: string }
+  | { readonly type: 'failed'; readonly experimentId: string; readonly error: string };
+
+/** The answer on the wire: a value, or an error a person can act on. */
+export type ApiResult<M extends ApiMethod> =
+  | { readonly ok: true; readonly value: ApiResponses[M] }
+  | { readonly ok: false; readonly error: string };
+
+/** The typed API the renderer uses (window.vmmWorkbench in the app, HTTP in the preview). */
+export interface WorkbenchApi {
+  call<M extends ApiMethod>(
+    request: Extract<ApiRequest, { method: M }>,
+  ): Promise<ApiResponses[M]>;
+  /** Subscribe to events; returns the unsubscribe function. */
+  onEvent(listener: (event: ApiEvent) => void): () => void;
+}
+
+/** The request's problem in one sentence, naming the field. */
+export function describeRequestError(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid request';
+  const where = issue.path.length > 0 ? issue.path.join('.') : 'request';
+  return `invalid request: ${where}: ${issue.message}`;
+}
+
+/**
+ * What the Electron preload exposes as `window.vmmWorkbench` (and what the web preview's HTTP
+ * client implements): requests in, results out, events pushed. The renderer wraps it into a
+ * WorkbenchApi. In the web preview the same requests go to `POST /api` (JSON body: the
+ * request; answer: the ApiResult) and the events come from `GET /api/events` (server-sent
+ * events, one ApiEvent as JSON per `data:` line).
+ */
+export interface WorkbenchBridge {
+  invoke(request: ApiRequest): Promise<ApiResult<ApiMethod>>;
+  onEvent(listener: (event: ApiEvent) => void): () => void;
+}
+
+/** The IPC channels the preload and the main process use. */
+export const IPC_INVOKE_CHANNEL = 'vmm-workbench:invoke';
+export const IPC_EVENT_CHANNEL = 'vmm-workbench:event';
+/** Menu commands the main process sends the renderer (`export`, `open`, `new`…). */
+export const IPC_MENU_CHANNEL = 'vmm-workbench:menu';
+export type MenuCommand = 'new' | 'open' | 'save' | 'export-report' | 'glossary' | 'about';

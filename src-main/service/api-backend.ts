@@ -1,0 +1,194 @@
+// The backend of the workbench API (shared/api.ts): the one place a request from the renderer
+// is validated and turned into ExperimentService calls, whichever transport brought it — the
+// Electron IPC or the web preview's HTTP. A malformed request is answered with an error naming
+// the field and never reaches the service; a failing call is answered with its message and
+// never takes the process down. Progress of every running experiment is pushed to subscribers.
+
+import {
+  type ActiveExperiment,
+  type ApiEvent,
+  type ApiMethod,
+  type ApiRequest,
+  ApiRequestSchema,
+  type ApiResponses,
+  type ApiResult,
+  API_VERSION,
+  type Catalog,
+  describeRequestError,
+  type ExportedFile,
+  type ExportFormat,
+  type HistoryView,
+} from '../../shared/api';
+import { type HistoryFile } from '../../shared/results';
+import { WORKLOADS } from '../engine/guest/workloads';
+import { ISA_VARIANTS } from '../engine/isa/types';
+import { decodeBytes } from '../engine/machine/bus';
+import { listProfiles } from '../engine/metrics/profiles';
+import { listTechniques } from '../engine/vmm';
+import { guestKernelImage } from '../host/guest-kernel';
+import { reportHtml, resultsCsv, resultsJson } from '../report';
+import { type ExperimentHandle, type ExperimentService } from './experiment-service';
+
+const MIME: Record<ExportFormat, string> = {
+  json: 'application/json',
+  csv: 'text/csv',
+  html: 'text/html',
+};
+
+export class WorkbenchBackend {
+  private readonly running = new Map<string, ExperimentHandle>();
+  private readonly listeners = new Set<(event: ApiEvent) => void>();
+
+  constructor(private readonly service: ExperimentService) {}
+
+  /** Validate and answer one request; never throws. */
+  async handle(request: unknown): Promise<ApiResult<ApiMethod>> {
+    const parsed = ApiRequestSchema.safeParse(request);
+    if (!parsed.success) return { ok: false, error: describeRequestError(parsed.error) };
+    try {
+      return { ok: true, value: await this.dispatch(parsed.data) };
+    } catch (e) {
+      return { ok: false, error: e instanceof Error ? e.message : String(e) };
+    }
+  }
+
+  /** Events of every running experiment; returns the unsubscribe function. */
+  subscribe(listener: (event: ApiEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /** Cancel what runs and close the service. */
+  async close(): Promise<void> {
+    this.listeners.clear();
+    await this.service.close();
+  }
+
+  private emit(event: ApiEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch {
+        // a subscriber's failure (a closed window, a dropped connection) is its own
+      }
+    }
+  }
+
+  private async dispatch(r: ApiRequest): Promise<ApiResponses[ApiMethod]> {
+    switch (r.method) {
+      case 'catalog':
+        return this.catalog();
+      case 'startExperiment':
+        return this.start(r.spec, r.kernelFile);
+      case 'cancelExperiment': {
+        const h = this.running.get(r.id);
+        if (!h) throw new Error(`no running experiment '${r.id}'`);
+        h.cancel();
+        return null;
+      }
+      case 'activeExperiments':
+        return [...this.running.values()].map(active);
+      case 'listHistory':
+        return this.history();
+      case 'loadExperiment':
+        return this.service.load(r.id);
+      case 'deleteExperiment':
+        if (this.running.has(r.id)) throw new Error(`experiment '${r.id}' is still running`);
+        await this.service.delete(r.id);
+        return null;
+      case 'exportExperiment':
+        return exportFile(await this.service.load(r.id), r.format);
+      case 'importExperiment':
+        try {
+          return await this.service.import(r.text);
+        } catch (e) {
+          throw new Error(`${r.fileName} is not a VMM Workbench experiment: ${(e as Error).message}`);
+        }
+    }
+  }
+
+  private catalog(): Catalog {
+    return {
+      apiVersion: API_VERSION,
+      techniques: listTechniques().map(({ id, name, summary, reference }) => ({
+        id,
+        name,
+        summary,
+        reference,
+      })),
+      workloads: WORKLOADS.map(({ name, description, defaultN }) => ({
+        name,
+        description,
+        defaultN,
+      })),
+      profiles: listProfiles(),
+      isaVariants: [...ISA_VARIANTS],
+      guestKernelBytes: guestKernelImage('native').length,
+    };
+  }
+
+  private start(spec: unknown, upload?: { name: string; base64: string }): ActiveExperiment {
+    let kernelFile;
+    if (upload) {
+      const bytes = decodeBytes(upload.base64);
+      if (!bytes) throw new Error(`kernelFile.base64: ${upload.name} is not valid base64`);
+      kernelFile = { name: upload.name, bytes };
+    }
+    const handle = this.service.start(spec, kernelFile);
+    this.running.set(handle.id, handle);
+    handle.onProgress((progress) => this.emit({ type: 'progress', progress }));
+    handle.done.then(
+      () => {
+        this.running.delete(handle.id);
+        this.emit({ type: 'finished', experimentId: handle.id });
+      },
+      (e: unknown) => {
+        this.running.delete(handle.id);
+        this.emit({
+          type: 'failed',
+          experimentId: handle.id,
+          error: e instanceof Error ? e.message : String(e),
+        });
+      },
+    );
+    return active(handle);
+  }
+
+  private async history(): Promise<HistoryView> {
+    const listing = await this.service.listHistory();
+    return {
+      entries: listing.entries.map((e) => ({
+        id: e.id,
+        createdAt: e.createdAt,
+        spec: e.spec,
+        runs: e.runs.map((r) => ({
+          technique: r.technique,
+          status: r.status,
+          equivalent: r.equivalent,
+          instructions: r.instructions,
+          cycles: r.cycles,
+        })),
+      })),
+      problems: listing.problems,
+    };
+  }
+}
+
+function active(h: ExperimentHandle): ActiveExperiment {
+  return { id: h.id, spec: h.spec, runs: h.snapshot() };
+}
+
+/** A saved experiment as a file to hand to the user. */
+export function exportFile(file: HistoryFile, format: ExportFormat): ExportedFile {
+  const results = { schemaVersion: file.schemaVersion, spec: file.spec, runs: file.runs };
+  const text =
+    format === 'json'
+      ? resultsJson(results)
+      : format === 'csv'
+        ? resultsCsv(results)
+        : reportHtml(results);
+  const fileName = format === 'json' ? `${file.id}.vmwb.json` : `${file.id}.${format}`;
+  return { fileName, mimeType: MIME[format], text };
+}
