@@ -1,0 +1,170 @@
+// The web preview's server: the renderer's built files and the workbench API over HTTP, on
+// 127.0.0.1 only, backed by the same WorkbenchBackend (and so the same ExperimentService) the
+// Electron IPC uses — not a mock. `POST /api` takes one ApiRequest as JSON and answers its
+// ApiResult; `GET /api/events` streams ApiEvents as server-sent events. Static files are
+// served from one folder with no way out of it; everything else is 404.
+
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { type AddressInfo } from 'node:net';
+import path from 'node:path';
+import { MAX_EXPERIMENT_FILE_CHARS } from '../../shared/api';
+import { type WorkbenchBackend } from '../service/api-backend';
+
+/** Request bodies above this are refused before they are read in full. */
+export const MAX_REQUEST_BYTES = MAX_EXPERIMENT_FILE_CHARS + 1024 * 1024;
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+};
+
+/** The same policy the Electron shell sets: nothing but this origin. */
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; " +
+  "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+export interface PreviewServerOptions {
+  readonly backend: WorkbenchBackend;
+  /** the built renderer (out/renderer) */
+  readonly staticDir: string;
+  /** 0: any free port */
+  readonly port?: number;
+}
+
+export interface PreviewServer {
+  readonly url: string;
+  readonly server: Server;
+  close(): Promise<void>;
+}
+
+export async function startPreviewServer(options: PreviewServerOptions): Promise<PreviewServer> {
+  const root = path.resolve(options.staticDir);
+  const streams = new Set<ServerResponse>();
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      if (!res.headersSent) send(res, 500, 'text/plain', `internal error: ${String(e)}`);
+      else res.destroy();
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (url.pathname === '/api') {
+      if (req.method !== 'POST') return send(res, 405, 'text/plain', 'POST a request');
+      const body = await readBody(req);
+      if (body === undefined) return send(res, 413, 'text/plain', 'request too large');
+      let request: unknown;
+      try {
+        request = JSON.parse(body);
+      } catch {
+        return sendJson(res, 400, { ok: false, error: 'invalid request: the body is not JSON' });
+      }
+      return sendJson(res, 200, await options.backend.handle(request));
+    }
+    if (url.pathname === '/api/events') return events(res);
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', '');
+    return serveStatic(url.pathname, res);
+  }
+
+  function events(res: ServerResponse): void {
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream',
+      'Cache-Control': 'no-store',
+      Connection: 'keep-alive',
+    });
+    res.write(': connected\n\n');
+    streams.add(res);
+    const unsubscribe = options.backend.subscribe((event) => {
+      res.write(`data: ${JSON.stringify(event)}\n\n`);
+    });
+    res.on('close', () => {
+      unsubscribe();
+      streams.delete(res);
+    });
+  }
+
+  async function serveStatic(pathname: string, res: ServerResponse): Promise<void> {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(pathname);
+    } catch {
+      return send(res, 400, 'text/plain', 'bad path');
+    }
+    const relative = decoded === '/' ? 'index.html' : decoded.replace(/^\/+/, '');
+    const file = path.resolve(root, relative);
+    if (file !== root && !file.startsWith(root + path.sep)) {
+      return send(res, 404, 'text/plain', 'not found');
+    }
+    try {
+      const s = await stat(file);
+      if (!s.isFile()) return send(res, 404, 'text/plain', 'not found');
+    } catch {
+      return send(res, 404, 'text/plain', 'not found');
+    }
+    res.writeHead(200, {
+      'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream',
+      'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+      'X-Content-Type-Options': 'nosniff',
+      'Cache-Control': 'no-store',
+    });
+    createReadStream(file).pipe(res);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    // loopback only: the preview is for the person at this machine
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of streams) s.end();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function send(res: ServerResponse, status: number, type: string, text: string): void {
+  res.writeHead(status, { 'Content-Type': `${type}; charset=utf-8` });
+  res.end(text);
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+  res.end(JSON.stringify(value));
+}
+
+/** The body as text, or undefined when it is larger than MAX_REQUEST_BYTES. */
+function readBody(req: IncomingMessage): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let refused = false;
+    req.on('data', (c: Buffer) => {
+      if (refused) return;
+      size += c.length;
+      if (size > MAX_REQUEST_BYTES) {
+        refused = true;
+        resolve(undefined);
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      if (!refused) resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+    req.on('error', reject);
+  });
+}
