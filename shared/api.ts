@@ -154,9 +154,7 @@ export type ApiResult<M extends ApiMethod> =
 
 /** The typed API the renderer uses (window.vmmWorkbench in the app, HTTP in the preview). */
 export interface WorkbenchApi {
-  call<M extends ApiMethod>(
-    request: Extract<ApiRequest, { method: M }>,
-  ): Promise<ApiResponses[M]>;
+  call<M extends ApiMethod>(request: Extract<ApiRequest, { method: M }>): Promise<ApiResponses[M]>;
   /** Subscribe to events; returns the unsubscribe function. */
   onEvent(listener: (event: ApiEvent) => void): () => void;
 }

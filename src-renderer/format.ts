@@ -30,3 +30,24 @@ export function formatRate(perSecond: number): string {
   if (perSecond >= 1e3) return `${(perSecond / 1e3).toFixed(0)} KIPS`;
   return `${perSecond.toFixed(0)} IPS`;
 }
+
+/** Milliseconds as a short duration: 850 → "<1 s", 12_400 → "12 s", 185_000 → "3 min 5 s". */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '—';
+  if (ms < 1000) return '<1 s';
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return s % 60 === 0 ? `${m} min` : `${m} min ${s % 60} s`;
+  const h = Math.floor(m / 60);
+  return m % 60 === 0 ? `${h} h` : `${h} h ${m % 60} min`;
+}
+
+/** Bytes as "12,288 bytes (12 KiB)". */
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n) || n < 0) return '—';
+  const count = `${formatCount(n)} bytes`;
+  if (n < 1024) return count;
+  if (n < 1024 * 1024) return `${count} (${(n / 1024).toFixed(n % 1024 === 0 ? 0 : 1)} KiB)`;
+  return `${count} (${(n / 1024 / 1024).toFixed(1)} MiB)`;
+}

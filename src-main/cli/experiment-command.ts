@@ -3,8 +3,8 @@
 // with a progress bar per technique on a terminal (plain lines otherwise), a summary table on
 // stdout, the cost derivation with --explain, and the report files with --out.
 
-import { homedir } from 'node:os';
 import path from 'node:path';
+import { defaultDataDir } from '../host/data-dir';
 import { type HistoryFile, type RunResult, SPEC_DEFAULTS } from '../../shared/results';
 import { requireWorkload, WORKLOADS } from '../engine/guest/workloads';
 import { sha256Hex } from '../engine/metrics/sha256';
@@ -60,11 +60,6 @@ exit status: 0 when every run completed, 1 when one failed or did not finish,
 }
 
 /** The history folder: --data, $VMM_WORKBENCH_DATA, $XDG_DATA_HOME/vmm-workbench, ~/.local/share/… */
-export function defaultDataDir(): string {
-  if (process.env.VMM_WORKBENCH_DATA) return process.env.VMM_WORKBENCH_DATA;
-  const base = process.env.XDG_DATA_HOME || path.join(homedir(), '.local', 'share');
-  return path.join(base, 'vmm-workbench');
-}
 
 export async function experimentCommand(argv: readonly string[], io: CommandIo): Promise<number> {
   const args = parseArgs(argv, [
@@ -340,3 +335,5 @@ export function explainRun(r: RunResult): string {
       : '';
   return `${head}${body}\n   total ${grouped(r.cycles.total)} cycles (${categories})\n${trapLines}${silentLines}`;
 }
+
+export { defaultDataDir };

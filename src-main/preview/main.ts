@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defaultDataDir } from '../cli/experiment-command';
+import { defaultDataDir } from '../host/data-dir';
 import { WorkbenchBackend } from '../service/api-backend';
 import { ExperimentService } from '../service/experiment-service';
 import { startPreviewServer } from './server';

@@ -10,6 +10,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { MAX_EXPERIMENT_FILE_CHARS } from '../../shared/api';
+// the shell's policy, word for word (security.ts imports only Electron's types)
+import { CONTENT_SECURITY_POLICY } from '../electron/security';
 import { type WorkbenchBackend } from '../service/api-backend';
 
 /** Request bodies above this are refused before they are read in full. */
@@ -25,11 +27,6 @@ const TYPES: Record<string, string> = {
   '.ico': 'image/x-icon',
   '.woff2': 'font/woff2',
 };
-
-/** The same policy the Electron shell sets: nothing but this origin. */
-export const CONTENT_SECURITY_POLICY =
-  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; " +
-  "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 export interface PreviewServerOptions {
   readonly backend: WorkbenchBackend;

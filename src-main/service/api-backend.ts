@@ -104,7 +104,9 @@ export class WorkbenchBackend {
         try {
           return await this.service.import(r.text);
         } catch (e) {
-          throw new Error(`${r.fileName} is not a VMM Workbench experiment: ${(e as Error).message}`);
+          throw new Error(
+            `${r.fileName} is not a VMM Workbench experiment: ${(e as Error).message}`,
+          );
         }
     }
   }
