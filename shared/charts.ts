@@ -12,6 +12,7 @@
 // in the sorted list of causes of that chart, a cost category's by COST_CATEGORIES. The same
 // file therefore always renders the same picture.
 
+import { type Plugin } from 'chart.js';
 import { COST_CATEGORIES, type CostCategory, type ResultsFile, type RunResult } from './results';
 
 /** A value that survives JSON.stringify/JSON.parse unchanged. */
@@ -463,3 +464,22 @@ export function buildCharts(file: ResultsFile): ChartDefinition[] {
   );
   return charts;
 }
+
+/** The size of a chart image (PNG/SVG exports). */
+export interface ImageSize {
+  width: number;
+  height: number;
+}
+
+/** Chart.js leaves the background transparent; images pasted into slides need white. */
+export const WHITE_BACKGROUND_PLUGIN: Plugin = {
+  id: 'vmm-white-background',
+  beforeDraw(chart) {
+    const { ctx, width, height } = chart;
+    ctx.save();
+    ctx.globalCompositeOperation = 'destination-over';
+    ctx.fillStyle = '#ffffff';
+    ctx.fillRect(0, 0, width, height);
+    ctx.restore();
+  },
+};

@@ -7,30 +7,13 @@
 // off so a chart is complete the moment it is constructed.
 
 import { createCanvas, SvgExportFlag, type Canvas, type SvgCanvas } from '@napi-rs/canvas';
-import { Chart, registerables, type ChartConfiguration, type Plugin } from 'chart.js';
-import { type ChartDefinition } from '../../shared/charts';
+import { Chart, registerables, type ChartConfiguration } from 'chart.js';
+import { type ChartDefinition, type ImageSize, WHITE_BACKGROUND_PLUGIN } from '../../shared/charts';
+export type { ImageSize } from '../../shared/charts';
 
 Chart.register(...registerables);
 
-export interface ImageSize {
-  width: number;
-  height: number;
-}
-
 export const DEFAULT_IMAGE_SIZE: ImageSize = { width: 800, height: 450 };
-
-/** Chart.js leaves the background transparent; images pasted into slides need white. */
-const whiteBackground: Plugin = {
-  id: 'vmm-white-background',
-  beforeDraw(chart) {
-    const { ctx, width, height } = chart;
-    ctx.save();
-    ctx.globalCompositeOperation = 'destination-over';
-    ctx.fillStyle = '#ffffff';
-    ctx.fillRect(0, 0, width, height);
-    ctx.restore();
-  },
-};
 
 function render<T>(definition: ChartDefinition, canvas: Canvas | SvgCanvas, read: () => T): T {
   // Chart.js writes into the configuration it is given: keep the caller's definition intact
@@ -41,7 +24,7 @@ function render<T>(definition: ChartDefinition, canvas: Canvas | SvgCanvas, read
     responsive: false,
     devicePixelRatio: 1,
   };
-  config.plugins = [whiteBackground];
+  config.plugins = [WHITE_BACKGROUND_PLUGIN];
   // @napi-rs/canvas implements the 2D context Chart.js draws with, not the DOM canvas type
   const chart = new Chart(canvas as unknown as ConstructorParameters<typeof Chart>[0], config);
   try {

@@ -6,6 +6,7 @@
 // that every front end behaves the same and none of them touches threads or files itself.
 
 import { randomBytes } from 'node:crypto';
+import { type RunProgressView as ExperimentProgress } from '../../shared/api';
 import {
   type ExperimentSpec,
   type HistoryFile,
@@ -43,24 +44,8 @@ export interface ExperimentServiceOptions {
   readonly now?: () => Date;
 }
 
-export type RunState = 'queued' | 'running' | 'finished';
-
-/** Where one technique run of an experiment stands. */
-export interface ExperimentProgress {
-  readonly experimentId: string;
-  readonly technique: string;
-  readonly state: RunState;
-  readonly instructions: number;
-  readonly traps: number;
-  readonly cycles: number;
-  /** host milliseconds the run has been going (its worker's clock) */
-  readonly wallMs: number;
-  readonly mips: number;
-  /** estimated milliseconds left; null while there is no expected instruction count or no
-   *  rate yet; 0 once finished */
-  readonly etaMs: number | null;
-}
-
+/** Where one technique run of an experiment stands (the API's view of it, shared/api.ts). */
+export type { RunState, RunProgressView as ExperimentProgress } from '../../shared/api';
 export interface ExperimentHandle {
   readonly id: string;
   /** the spec as it runs: defaults filled in, native first */
