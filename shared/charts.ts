@@ -392,6 +392,16 @@ export function buildCharts(file: ResultsFile): ChartDefinition[] {
   charts.push(
     perRunBar(
       file,
+      'world-switches',
+      'World switches',
+      'Transitions between the guest and the hypervisor per run; each costs the modeled ' +
+        'world-switch cycles of the cycles chart. The native run has no hypervisor: 0.',
+      'world switches',
+      runs.map((run) => run.worldSwitches.count),
+      'world switches',
+    ),
+    perRunBar(
+      file,
       'icache-hit-rate',
       'I-cache hit rate',
       'Share of instruction fetches that hit the modeled instruction cache (for binary ' +

@@ -8,7 +8,6 @@ import { computed, ref, shallowRef } from 'vue';
 import { MAX_EXPERIMENT_FILE_CHARS, type ExportedFile, type ExportFormat } from '../../shared/api';
 import { buildCharts, nativeRun, runLabels, type ChartDefinition } from '../../shared/charts';
 import { type HistoryFile } from '../../shared/results';
-import { extraCharts } from '../charts/extra-charts';
 import { errorMessage, workbenchApi } from './api-context';
 
 export const useResultsStore = defineStore('results', () => {
@@ -23,11 +22,7 @@ export const useResultsStore = defineStore('results', () => {
   const charts = computed<ChartDefinition[]>(() => {
     const f = file.value;
     if (!f) return [];
-    const all = buildCharts(f);
-    // the renderer's extra charts go right after the cycles chart they explain
-    const at = all.findIndex((c) => c.id === 'cycles-by-category') + 1;
-    all.splice(at > 0 ? at : all.length, 0, ...extraCharts(f));
-    return all;
+    return buildCharts(f);
   });
   const labels = computed(() => (file.value ? runLabels(file.value.runs) : []));
   const native = computed(() => (file.value ? nativeRun(file.value) : undefined));

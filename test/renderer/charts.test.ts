@@ -7,7 +7,6 @@ import { describe, expect, it } from 'vitest';
 import { buildCharts, type ChartDefinition } from '../../shared/charts';
 import { chartTable, tableTsv } from '../../src-renderer/charts/chart-table';
 import { techniqueColors } from '../../src-renderer/charts/colors';
-import { worldSwitchesChart } from '../../src-renderer/charts/extra-charts';
 import {
   formatExact,
   LARGE_SERIES_POINTS,
@@ -165,7 +164,7 @@ describe('chart tables', () => {
   });
 
   it('include the world switches of every run', () => {
-    const ws = worldSwitchesChart(file);
+    const ws = chart('world-switches');
     expect(ws.config.data.datasets[0]!.data).toEqual(file.runs.map((r) => r.worldSwitches.count));
     expect(ws.config.data.labels).toEqual(['native', 'trap-and-emulate', 'binary-translation']);
   });

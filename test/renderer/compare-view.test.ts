@@ -60,7 +60,7 @@ describe('the Compare view', () => {
     const w = await mountCompare(file);
     const expected = [...buildCharts(file)];
     const panels = w.findAll('.chart-panel');
-    expect(panels).toHaveLength(expected.length + 1); // + world switches
+    expect(panels).toHaveLength(expected.length);
     for (const id of [
       'traps-by-cause',
       'cycles-by-category',
@@ -74,9 +74,7 @@ describe('the Compare view', () => {
       expect(w.findAll(`[data-chart-id="${id}"]`), id).toHaveLength(1);
     }
     const charts = window.__vmmCharts!;
-    expect(Object.keys(charts).sort()).toEqual(
-      [...expected.map((c) => c.id), 'world-switches'].sort(),
-    );
+    expect(Object.keys(charts).sort()).toEqual(expected.map((c) => c.id).sort());
     for (const definition of expected) {
       const chart = charts[definition.id]!;
       expect((chart.config as { type?: string }).type, definition.id).toBe(definition.config.type);

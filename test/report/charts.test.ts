@@ -24,6 +24,7 @@ describe('chart definitions (shared/charts.ts)', () => {
       'traps-by-cause',
       'guest-events-by-cause',
       'cycles-by-category',
+      'world-switches',
       'icache-hit-rate',
       'icache-mpki',
       'throughput',
