@@ -200,19 +200,11 @@ export async function openExperiment(
   context: DesktopContext,
   window: BrowserWindow | undefined,
 ): Promise<DesktopResult<HistoryFile | null>> {
-  const options = {
-    title: 'Open experiment',
-    properties: ['openFile'] as 'openFile'[],
-    filters: [
-      { name: 'VMM Workbench experiments', extensions: ['json'] },
-      { name: 'All files', extensions: ['*'] },
-    ],
-  };
-  const choice = window
-    ? await dialog.showOpenDialog(window, options)
-    : await dialog.showOpenDialog(options);
-  const file = choice.filePaths[0];
-  if (choice.canceled || !file) return { ok: true, value: null };
+  const file = await chooseFile(window, 'Open experiment', {
+    name: 'VMM Workbench experiments',
+    extensions: ['json'],
+  });
+  if (!file) return { ok: true, value: null };
   return importExperimentFile(context, file);
 }
 
@@ -220,19 +212,11 @@ export async function openExperiment(
 export async function openKernel(
   window: BrowserWindow | undefined,
 ): Promise<DesktopResult<KernelUpload | null>> {
-  const options = {
-    title: 'Open guest kernel',
-    properties: ['openFile'] as 'openFile'[],
-    filters: [
-      { name: 'Guest kernels (image or NASM source)', extensions: ['bin', 'elf', 'img', 'asm'] },
-      { name: 'All files', extensions: ['*'] },
-    ],
-  };
-  const choice = window
-    ? await dialog.showOpenDialog(window, options)
-    : await dialog.showOpenDialog(options);
-  const file = choice.filePaths[0];
-  if (choice.canceled || !file) return { ok: true, value: null };
+  const file = await chooseFile(window, 'Open guest kernel', {
+    name: 'Guest kernels (image or NASM source)',
+    extensions: ['bin', 'elf', 'img', 'asm'],
+  });
+  if (!file) return { ok: true, value: null };
   const bytes = await readLimited(file, MAX_KERNEL_FILE_BYTES, 'a kernel');
   const upload = KernelUploadSchema.safeParse({
     name: path.basename(file).slice(0, 255),
@@ -251,4 +235,21 @@ export function experimentFilesFromArgv(argv: readonly string[]): string[] {
 
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+/** The native open dialog for one file of `filter` (or any file); undefined when cancelled. */
+async function chooseFile(
+  window: BrowserWindow | undefined,
+  title: string,
+  filter: { name: string; extensions: string[] },
+): Promise<string | undefined> {
+  const options = {
+    title,
+    properties: ['openFile'] as 'openFile'[],
+    filters: [filter, { name: 'All files', extensions: ['*'] }],
+  };
+  const choice = window
+    ? await dialog.showOpenDialog(window, options)
+    : await dialog.showOpenDialog(options);
+  return choice.canceled ? undefined : choice.filePaths[0];
 }

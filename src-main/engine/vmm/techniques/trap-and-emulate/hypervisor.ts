@@ -16,7 +16,14 @@
 
 import { type DecodedInstruction } from '../../../isa/decoder';
 import { type IsaVariant } from '../../../isa/types';
-import { type Cpu, type DeliveryHook, type DeliverySource } from '../../../machine/cpu';
+import {
+  type Cpu,
+  CR0_PE,
+  CR0_PG,
+  CR0_WP,
+  type DeliveryHook,
+  type DeliverySource,
+} from '../../../machine/cpu';
 import { CpuException, VECTOR, VECTOR_NAMES } from '../../../machine/exceptions';
 import { SoftwareInterrupt } from '../../../machine/exec';
 import { type InterruptController } from '../../../machine/interfaces';
@@ -172,11 +179,7 @@ export class TrapAndEmulateHypervisor implements DeliveryHook {
         return;
       case 'unassigned-write':
         this.trap('#PF unassigned write', 'emulate', [['vmm.emulate', 1]]);
-        this.openWrites.push({
-          close: this.shadow.allowDiscardedWrite(linear),
-          frame: -1,
-          pageTable: false,
-        });
+        this.openDiscardedWrite(linear);
         this.execute(false);
         return;
     }
@@ -184,6 +187,15 @@ export class TrapAndEmulateHypervisor implements DeliveryHook {
 
   private openWrite(linear: number, frame: number, pageTable: boolean): void {
     this.openWrites.push({ close: this.shadow.allowWriteOnce(linear), frame, pageTable });
+  }
+
+  /** A write to memory beyond the guest's RAM: let it land in the wiped discard page. */
+  private openDiscardedWrite(linear: number): void {
+    this.openWrites.push({
+      close: this.shadow.allowDiscardedWrite(linear),
+      frame: -1,
+      pageTable: false,
+    });
   }
 
   private closeWrites(): void {
@@ -219,11 +231,7 @@ export class TrapAndEmulateHypervisor implements DeliveryHook {
       case 'unassigned-write':
         this.cpu.cr2 = savedCr2;
         this.meter.charge('vmm.emulate');
-        this.openWrites.push({
-          close: this.shadow.allowDiscardedWrite(linear),
-          frame: -1,
-          pageTable: false,
-        });
+        this.openDiscardedWrite(linear);
         return true;
     }
   }
@@ -261,13 +269,11 @@ export class TrapAndEmulateHypervisor implements DeliveryHook {
       cpu.eip = cpu.insnStart;
       const savedCr2 = virtual ? vcpu.cr2 : cpu.cr2;
       let thrown: unknown;
-      let cr3Before = 0;
       if (virtual) {
         vcpu.enter();
-        cr3Before = cpu.cr3;
         // a CR0 write is judged against the guest's own CR0 (what it changes, whether the TLB
         // is flushed); PG stays on so the instruction is still fetched through the shadow
-        if (insn?.form.op === 'mov-to-cr') cpu.cr0 = (vcpu.cr0 | 0x80000000) >>> 0;
+        if (insn?.form.op === 'mov-to-cr') cpu.cr0 = (vcpu.cr0 | CR0_PG) >>> 0;
       }
       try {
         this.executor.executeOne();
@@ -281,7 +287,6 @@ export class TrapAndEmulateHypervisor implements DeliveryHook {
         if (thrown === undefined && insn) pagingChanged = this.captureControl(insn);
         if (thrown instanceof CpuException && thrown.vector === VECTOR.PF) cpu.cr2 = savedCr2;
         vcpu.leave();
-        cpu.cr3 = cr3Before;
       }
       this.closeWrites();
       if (thrown === undefined) {
@@ -328,7 +333,7 @@ export class TrapAndEmulateHypervisor implements DeliveryHook {
         if (insn.reg === 0) {
           const changed = (vcpu.cr0 ^ cpu.cr0) >>> 0;
           vcpu.cr0 = cpu.cr0;
-          return (changed & 0x80010001) !== 0; // PG, WP, PE
+          return (changed & (CR0_PG | CR0_WP | CR0_PE)) !== 0;
         }
         if (insn.reg === 3) {
           vcpu.cr3 = cpu.cr3;
@@ -375,9 +380,7 @@ export class TrapAndEmulateHypervisor implements DeliveryHook {
       cpu.deliverDirect(vector, errorCode, source);
     } finally {
       cpu.deliveryFaultFilter = undefined;
-      const cr3 = cpu.cr3;
       vcpu.leave();
-      cpu.cr3 = cr3;
       this.closeWrites();
     }
   }

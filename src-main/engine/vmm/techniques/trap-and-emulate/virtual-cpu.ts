@@ -44,6 +44,8 @@ export class VirtualCpu {
   trLimit = 0;
   trType = 0;
   private entered = false;
+  /** the shadow directory in the real CR3 while entered (a guest mov cr3 writes over it) */
+  private realCr3 = 0;
 
   constructor(
     private readonly cpu: Cpu,
@@ -100,6 +102,7 @@ export class VirtualCpu {
     if (this.entered) throw new Error('virtual CPU state entered twice');
     this.entered = true;
     const cpu = this.cpu;
+    this.realCr3 = cpu.cr3;
     cpu.cpl = this.cpl;
     cpu.segSel[SEG_CS] = (cpu.segSel[SEG_CS]! & 0xfffc) | this.cpl;
     cpu.systemFlags =
@@ -123,6 +126,8 @@ export class VirtualCpu {
     this.entered = false;
     this.keepFromCpu();
     this.loadReal();
+    // the guest's CR3 write, if any, was captured by the hypervisor before leaving
+    this.cpu.cr3 = this.realCr3;
   }
 
   get isEntered(): boolean {
