@@ -27,7 +27,13 @@ export const KernelUploadSchema = z.object({
     .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64 text'),
 });
 
-export const ExportFormatSchema = z.enum(['json', 'csv', 'html']);
+/** json: the experiment file (`.vmwb.json`); csv: one row per run; html: the interactive report;
+ *  printable-html: the same report with its charts drawn as images and no scripts, the page a
+ *  PDF is printed from (by Electron's printToPDF, or the browser's own print dialog). */
+export const ExportFormatSchema = z.enum(['json', 'csv', 'html', 'printable-html']);
+
+/** A chart of an experiment as an image the main process draws (PNG is drawn by the renderer). */
+export const ChartImageFormatSchema = z.enum(['svg']);
 
 /** Every request, by method. `spec` is checked by the service, which names the bad field. */
 export const ApiRequestSchema = z.discriminatedUnion('method', [
@@ -44,6 +50,12 @@ export const ApiRequestSchema = z.discriminatedUnion('method', [
   z.object({ method: z.literal('deleteExperiment'), id }),
   z.object({ method: z.literal('exportExperiment'), id, format: ExportFormatSchema }),
   z.object({
+    method: z.literal('exportChart'),
+    id,
+    chartId: z.string().regex(/^[a-z0-9-]{1,100}$/, 'a chart id'),
+    format: ChartImageFormatSchema,
+  }),
+  z.object({
     method: z.literal('importExperiment'),
     fileName: z.string().min(1).max(255),
     text: z.string().max(MAX_EXPERIMENT_FILE_CHARS),
@@ -53,6 +65,7 @@ export const ApiRequestSchema = z.discriminatedUnion('method', [
 export type ApiRequest = z.infer<typeof ApiRequestSchema>;
 export type ApiMethod = ApiRequest['method'];
 export type ExportFormat = z.infer<typeof ExportFormatSchema>;
+export type ChartImageFormat = z.infer<typeof ChartImageFormatSchema>;
 export type KernelUpload = z.infer<typeof KernelUploadSchema>;
 
 export interface TechniqueEntry {
@@ -70,6 +83,12 @@ export interface WorkloadEntry {
 
 export interface Catalog {
   readonly apiVersion: number;
+  /** the app's version (package.json) */
+  readonly appVersion: string;
+  /** the engine version every RunResult records */
+  readonly engineVersion: string;
+  /** the results format this app writes (saved files of older versions are migrated) */
+  readonly schemaVersion: number;
   readonly techniques: readonly TechniqueEntry[];
   readonly workloads: readonly WorkloadEntry[];
   readonly profiles: readonly { readonly id: string; readonly name: string }[];
@@ -138,6 +157,7 @@ export interface ApiResponses {
   loadExperiment: HistoryFile;
   deleteExperiment: null;
   exportExperiment: ExportedFile;
+  exportChart: ExportedFile;
   importExperiment: HistoryFile;
 }
 

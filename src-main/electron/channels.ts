@@ -19,6 +19,8 @@ export const MENU_CHANNEL: typeof ApiMenuChannel = 'vmm-workbench:menu';
 export const DESKTOP_CHANNELS = {
   /** save an experiment as json / csv / html / pdf where the user chooses */
   saveExport: 'vmm-workbench-desktop:save-export',
+  /** save a file the renderer made (a chart image) where the user chooses */
+  saveFile: 'vmm-workbench-desktop:save-file',
   /** pick an experiment file and add it to the history */
   openExperiment: 'vmm-workbench-desktop:open-experiment',
   /** pick a kernel file (image or NASM source) to run */

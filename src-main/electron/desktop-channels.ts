@@ -30,6 +30,39 @@ export const SaveExportRequestSchema = z.strictObject({
 });
 export type SaveExportRequest = z.infer<typeof SaveExportRequestSchema>;
 
+/** Files the renderer hands over to save (chart images): at most this big. */
+export const MAX_SAVED_FILE_BYTES = 32 * 1024 * 1024;
+
+/**
+ * A file the renderer made, to save through the native dialog. The name is only the dialog's
+ * suggestion (a plain file name, no folders); the user picks where it goes. Exactly one of
+ * `text` and `base64` carries the contents.
+ */
+export const SaveFileRequestSchema = z
+  .strictObject({
+    fileName: z
+      .string()
+      .min(1)
+      .max(255)
+      .refine(
+        (name) =>
+          name !== '.' &&
+          name !== '..' &&
+          ![...name].some((c) => '/\\:*?"<>|'.includes(c) || c.charCodeAt(0) < 0x20),
+        'a file name without folders',
+      ),
+    text: z.string().max(MAX_SAVED_FILE_BYTES).optional(),
+    base64: z
+      .string()
+      .max(Math.ceil(MAX_SAVED_FILE_BYTES / 3) * 4)
+      .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64 text')
+      .optional(),
+  })
+  .refine((r) => (r.text === undefined) !== (r.base64 === undefined), {
+    message: 'give the contents as either text or base64',
+  });
+export type SaveFileRequest = z.infer<typeof SaveFileRequestSchema>;
+
 /** The open dialogs take no arguments: the main process decides what may be opened. */
 export const OpenRequestSchema = z.strictObject({});
 
@@ -51,6 +84,8 @@ export type ExperimentOpened =
 export interface WorkbenchDesktopBridge {
   /** Save experiment `id` in `format` through the native save dialog. */
   saveExport(request: SaveExportRequest): Promise<DesktopResult<SaveOutcome>>;
+  /** Save a file the page made (a chart as PNG or SVG) through the native save dialog. */
+  saveFile(request: SaveFileRequest): Promise<DesktopResult<SaveOutcome>>;
   /** Pick an experiment file (`.vmwb.json` / results.json) and import it into the history;
    *  null when cancelled. */
   openExperiment(): Promise<DesktopResult<HistoryFile | null>>;

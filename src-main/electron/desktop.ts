@@ -16,10 +16,15 @@ import {
   MAX_KERNEL_FILE_BYTES,
 } from '../../shared/api';
 import { type HistoryFile } from '../../shared/results';
+import { printableReportHtml } from '../report';
 import { writeFileAtomic } from '../report/atomic-write';
 import { type WorkbenchBackend } from '../service/api-backend';
-import { type DesktopResult, type SaveExportRequest, type SaveOutcome } from './desktop-channels';
-import { printableReportHtml } from './print-report';
+import {
+  type DesktopResult,
+  type SaveExportRequest,
+  type SaveFileRequest,
+  type SaveOutcome,
+} from './desktop-channels';
 import { hardenWebContents } from './security';
 
 export interface DesktopContext {
@@ -35,6 +40,8 @@ const FILTERS: readonly [RegExp, FileFilter][] = [
   [/\.csv$/i, { name: 'CSV (spreadsheets)', extensions: ['csv'] }],
   [/\.html$/i, { name: 'HTML report', extensions: ['html'] }],
   [/\.pdf$/i, { name: 'PDF report', extensions: ['pdf'] }],
+  [/\.png$/i, { name: 'PNG image', extensions: ['png'] }],
+  [/\.svg$/i, { name: 'SVG image', extensions: ['svg'] }],
 ];
 
 export function saveFilters(fileName: string): FileFilter[] {
@@ -103,6 +110,18 @@ export async function saveExport(
     await context.backend.handle({ method: 'exportExperiment', id, format }),
   );
   return { ok: true, value: await saveExportedFile(window, exported) };
+}
+
+/** Save a file the page made (a chart image) where the user chooses. */
+export async function saveRendererFile(
+  window: BrowserWindow | undefined,
+  request: SaveFileRequest,
+): Promise<DesktopResult<SaveOutcome>> {
+  const data =
+    request.base64 !== undefined
+      ? new Uint8Array(Buffer.from(request.base64, 'base64'))
+      : new TextEncoder().encode(request.text ?? '');
+  return { ok: true, value: await saveExportedFile(window, { fileName: request.fileName, data }) };
 }
 
 /** The in-memory session the print window uses: no network, no permissions. */

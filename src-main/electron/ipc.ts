@@ -15,7 +15,13 @@ import {
   type MenuCommand,
 } from '../../shared/api';
 import { type WorkbenchBackend } from '../service/api-backend';
-import { type DesktopContext, openExperiment, openKernel, saveExport } from './desktop';
+import {
+  type DesktopContext,
+  openExperiment,
+  openKernel,
+  saveExport,
+  saveRendererFile,
+} from './desktop';
 import {
   DESKTOP_CHANNELS,
   DESKTOP_OPENED_CHANNEL,
@@ -25,6 +31,7 @@ import {
   MenuCommandSchema,
   OpenRequestSchema,
   SaveExportRequestSchema,
+  SaveFileRequestSchema,
 } from './desktop-channels';
 import { type AppPage, isAppPageUrl } from './security';
 
@@ -100,6 +107,9 @@ export function registerIpc(options: IpcOptions): () => void {
 
   desktop(DESKTOP_CHANNELS.saveExport, SaveExportRequestSchema, (request, window) =>
     saveExport(context, window, request),
+  );
+  desktop(DESKTOP_CHANNELS.saveFile, SaveFileRequestSchema, (request, window) =>
+    saveRendererFile(window, request),
   );
   desktop(DESKTOP_CHANNELS.openExperiment, OpenRequestSchema, (_request, window) =>
     openExperiment(context, window),

@@ -47,6 +47,7 @@ const bridge: WorkbenchBridge = {
 
 const desktopBridge: WorkbenchDesktopBridge = {
   saveExport: (request) => ipcRenderer.invoke(DESKTOP_CHANNELS.saveExport, request),
+  saveFile: (request) => ipcRenderer.invoke(DESKTOP_CHANNELS.saveFile, request),
   openExperiment: () => ipcRenderer.invoke(DESKTOP_CHANNELS.openExperiment, {}),
   openKernel: () => ipcRenderer.invoke(DESKTOP_CHANNELS.openKernel, {}),
   onMenuCommand: (listener) =>

@@ -17,6 +17,7 @@ import { resultsJson } from './results-json';
 
 export { writeFileAtomic } from './atomic-write';
 export { chartPng, chartSvg, DEFAULT_IMAGE_SIZE, type ImageSize } from './chart-images';
+export { printableReportHtml } from './printable-report';
 export { escapeHtml, reportHtml } from './report-html';
 export { resultsCsv, resultsCsvColumns } from './results-csv';
 export { assertResultsFile, resultsJson } from './results-json';

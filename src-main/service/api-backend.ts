@@ -19,20 +19,24 @@ import {
   type ExportFormat,
   type HistoryView,
 } from '../../shared/api';
-import { type HistoryFile } from '../../shared/results';
+import { buildCharts } from '../../shared/charts';
+import { type HistoryFile, SCHEMA_VERSION } from '../../shared/results';
 import { WORKLOADS } from '../engine/guest/workloads';
 import { ISA_VARIANTS } from '../engine/isa/types';
 import { decodeBytes } from '../engine/machine/bus';
 import { listProfiles } from '../engine/metrics/profiles';
 import { listTechniques } from '../engine/vmm';
+import { ENGINE_VERSION } from '../engine/version';
+import { APP_VERSION } from '../host/app-version';
 import { guestKernelImage } from '../host/guest-kernel';
-import { reportHtml, resultsCsv, resultsJson } from '../report';
+import { chartSvg, printableReportHtml, reportHtml, resultsCsv, resultsJson } from '../report';
 import { type ExperimentHandle, type ExperimentService } from './experiment-service';
 
 const MIME: Record<ExportFormat, string> = {
   json: 'application/json',
   csv: 'text/csv',
   html: 'text/html',
+  'printable-html': 'text/html',
 };
 
 export class WorkbenchBackend {
@@ -100,6 +104,8 @@ export class WorkbenchBackend {
         return null;
       case 'exportExperiment':
         return exportFile(await this.service.load(r.id), r.format);
+      case 'exportChart':
+        return exportChart(await this.service.load(r.id), r.chartId);
       case 'importExperiment':
         try {
           return await this.service.import(r.text);
@@ -114,6 +120,9 @@ export class WorkbenchBackend {
   private catalog(): Catalog {
     return {
       apiVersion: API_VERSION,
+      appVersion: APP_VERSION,
+      engineVersion: ENGINE_VERSION,
+      schemaVersion: SCHEMA_VERSION,
       techniques: listTechniques().map(({ id, name, summary, reference }) => ({
         id,
         name,
@@ -185,12 +194,34 @@ function active(h: ExperimentHandle): ActiveExperiment {
 /** A saved experiment as a file to hand to the user. */
 export function exportFile(file: HistoryFile, format: ExportFormat): ExportedFile {
   const results = { schemaVersion: file.schemaVersion, spec: file.spec, runs: file.runs };
-  const text =
+  const build: Record<ExportFormat, () => string> = {
+    json: () => resultsJson(results),
+    csv: () => resultsCsv(results),
+    html: () => reportHtml(results),
+    'printable-html': () => printableReportHtml(results),
+  };
+  const fileName =
     format === 'json'
-      ? resultsJson(results)
-      : format === 'csv'
-        ? resultsCsv(results)
-        : reportHtml(results);
-  const fileName = format === 'json' ? `${file.id}.vmwb.json` : `${file.id}.${format}`;
-  return { fileName, mimeType: MIME[format], text };
+      ? `${file.id}.vmwb.json`
+      : format === 'printable-html'
+        ? `${file.id}-printable.html`
+        : `${file.id}.${format}`;
+  return { fileName, mimeType: MIME[format], text: build[format]() };
+}
+
+/** One chart of a saved experiment as an SVG image (the same drawing as the report's). */
+export function exportChart(file: HistoryFile, chartId: string): ExportedFile {
+  const charts = buildCharts(file);
+  const chart = charts.find((c) => c.id === chartId);
+  if (!chart) {
+    throw new Error(
+      `experiment '${file.id}' has no chart '${chartId}' (its charts: ${charts.map((c) => c.id).join(', ')})`,
+    );
+  }
+  const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_');
+  return {
+    fileName: `${safe(file.id)}-${safe(chart.id)}.svg`,
+    mimeType: 'image/svg+xml',
+    text: chartSvg(chart),
+  };
 }

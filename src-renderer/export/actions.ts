@@ -16,6 +16,7 @@ const FORMAT_NAMES: Record<ExportFormat, string> = {
   json: 'experiment file (JSON)',
   csv: 'CSV table',
   html: 'HTML report',
+  'printable-html': 'printable report',
 };
 
 /** Export the current experiment; resolves with the file name, or null after a notice. */

@@ -25,6 +25,7 @@ const MIME: Record<ExportFormat, string> = {
   json: 'application/json',
   csv: 'text/csv',
   html: 'text/html',
+  'printable-html': 'text/html',
 };
 
 interface Download {

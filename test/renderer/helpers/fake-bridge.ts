@@ -61,6 +61,9 @@ export class FakeBridge implements WorkbenchBridge {
 
 export const SAMPLE_CATALOG: Catalog = {
   apiVersion: 1,
+  appVersion: '0.1.0',
+  engineVersion: '0.1.0',
+  schemaVersion: 1,
   techniques: [
     { id: 'native', name: 'Native', summary: 'the bare machine', reference: 'TECHNIQUES.md' },
     {

@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCharts } from '../../shared/charts';
-import { printableReportHtml } from '../../src-main/electron/print-report';
+import { printableReportHtml } from '../../src-main/report';
 import { CHROMIUM_PATH } from '../helpers/chromium';
 import { sampleResults } from '../helpers/sample-results';
 

@@ -1,4 +1,5 @@
-// The report as a printable page, for the PDF export: report.html (src-main/report) with each
+// The report as a printable page, for the PDF export (the app's printToPDF, the browser's own
+// print dialog in the web preview): report.html (src-main/report) with each
 // chart drawn ahead of time as an SVG image, since the PDF is printed from a window that runs
 // no JavaScript (report.html draws its charts with Chart.js in the page). The scripts are
 // dropped, and every collapsed section (guest output) is opened, so the PDF shows what the
@@ -6,7 +7,8 @@
 
 import { buildCharts } from '../../shared/charts';
 import { type ResultsFile } from '../../shared/results';
-import { chartSvg, escapeHtml, reportHtml } from '../report';
+import { chartSvg } from './chart-images';
+import { escapeHtml, reportHtml } from './report-html';
 
 const CANVAS_BOX =
   /<div class="canvas-box"><canvas data-chart-id="([^"]*)"[^>]*><\/canvas><\/div>/g;
