@@ -43,6 +43,7 @@ export const ApiRequestSchema = z.discriminatedUnion('method', [
     spec: z.unknown(),
     kernelFile: KernelUploadSchema.optional(),
   }),
+  z.object({ method: z.literal('prepareKernel'), file: KernelUploadSchema }),
   z.object({ method: z.literal('cancelExperiment'), id }),
   z.object({ method: z.literal('activeExperiments') }),
   z.object({ method: z.literal('listHistory') }),
@@ -95,6 +96,23 @@ export interface Catalog {
   readonly isaVariants: readonly string[];
   /** the bundled guest kernel's size in bytes (every workload runs it) */
   readonly guestKernelBytes: number;
+}
+
+/**
+ * A kernel file checked and made runnable by the main process: NASM source assembled, the
+ * multiboot header found. `base64` and `sha256` are of the image that runs (the upload to
+ * give startExperiment, and the hash its spec names), whatever the user picked.
+ */
+export interface PreparedKernel {
+  readonly name: string;
+  readonly base64: string;
+  readonly sha256: string;
+  /** the image's size in bytes */
+  readonly bytes: number;
+  /** the picked file was NASM source, assembled into the image */
+  readonly assembled: boolean;
+  /** the picked file's size in bytes */
+  readonly sourceBytes: number;
 }
 
 export type RunState = 'queued' | 'running' | 'finished';
@@ -150,6 +168,7 @@ export interface ExportedFile {
 /** What each method answers. */
 export interface ApiResponses {
   catalog: Catalog;
+  prepareKernel: PreparedKernel;
   startExperiment: ActiveExperiment;
   cancelExperiment: null;
   activeExperiments: readonly ActiveExperiment[];

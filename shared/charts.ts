@@ -13,7 +13,13 @@
 // file therefore always renders the same picture.
 
 import { type Plugin } from 'chart.js';
-import { COST_CATEGORIES, type CostCategory, type ResultsFile, type RunResult } from './results';
+import {
+  COST_CATEGORIES,
+  type CostCategory,
+  type ResultsFile,
+  type RunResult,
+  type SilentEffect,
+} from './results';
 
 /** A value that survives JSON.stringify/JSON.parse unchanged. */
 export type JsonValue =
@@ -128,15 +134,23 @@ export function overheadVsNative(run: RunResult, native: RunResult | undefined):
   return run.cycles.total / native.cycles.total;
 }
 
+/**
+ * The likely culprit of a divergence in one phrase (the CLI, the report and the app say it the
+ * same way); `counts` adds how often it ran and when it first did.
+ */
+export function describeCulprit(c: SilentEffect, counts = false): string {
+  const when = counts
+    ? ` (${c.count.toLocaleString('en-US')}×, first after ${c.instruction.toLocaleString('en-US')} instructions)`
+    : '';
+  return `'${c.disasm}' at EIP 0x${c.eip.toString(16)}${when}, a sensitive instruction that did not trap: it ${c.detail}`;
+}
+
 /** A divergence in one line of text, for descriptions and tables. */
 export function describeDivergence(run: RunResult): string {
   const d = run.firstDivergence;
   if (!d) return '';
   const show = (s: string | null): string => (s === null ? '(no line)' : JSON.stringify(s));
-  const c = run.culprit;
-  const culprit = c
-    ? `; likely culprit: '${c.disasm}' at EIP 0x${c.eip.toString(16)}, which did not trap: it ${c.detail}`
-    : '';
+  const culprit = run.culprit ? `; likely culprit: ${describeCulprit(run.culprit)}` : '';
   return `line ${d.line}: expected ${show(d.expected)}, got ${show(d.actual)}${culprit}`;
 }
 

@@ -5,6 +5,7 @@
 
 import path from 'node:path';
 import { defaultDataDir } from '../host/data-dir';
+import { describeCulprit } from '../../shared/charts';
 import { type HistoryFile, type RunResult, SPEC_DEFAULTS } from '../../shared/results';
 import { requireWorkload, WORKLOADS } from '../engine/guest/workloads';
 import { sha256Hex } from '../engine/metrics/sha256';
@@ -283,10 +284,7 @@ export function summaryTable(runs: readonly RunResult[]): string {
       );
     }
     if (r.culprit) {
-      const c = r.culprit;
-      lines.push(
-        `${r.technique}: likely culprit: '${c.disasm}' at EIP 0x${c.eip.toString(16)} (${c.count}×, first after ${grouped(c.instruction)} instructions), a sensitive instruction that did not trap: it ${c.detail}`,
-      );
+      lines.push(`${r.technique}: likely culprit: ${describeCulprit(r.culprit, true)}`);
     }
   }
   return `${lines.join('\n')}\n`;

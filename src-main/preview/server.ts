@@ -3,16 +3,26 @@
 // Electron IPC uses — not a mock. `POST /api` takes one ApiRequest as JSON and answers its
 // ApiResult; `GET /api/events` streams ApiEvents as server-sent events. Static files are
 // served from one folder with no way out of it; everything else is 404.
+// `GET /report/<id>/printable.html` is the printable report of a saved experiment — the page
+// the app prints to PDF — for the browser's own print dialog; it runs no script, and its
+// policy allows nothing but its inline styles and inlined chart images.
 
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import path from 'node:path';
-import { MAX_EXPERIMENT_FILE_CHARS } from '../../shared/api';
+import { type ExportedFile, MAX_EXPERIMENT_FILE_CHARS } from '../../shared/api';
 // the shell's policy, word for word (security.ts imports only Electron's types)
 import { CONTENT_SECURITY_POLICY } from '../electron/security';
 import { type WorkbenchBackend } from '../service/api-backend';
+
+/** The printable report's policy: no scripts, nothing loaded, its own styles and images. */
+export const PRINTABLE_REPORT_POLICY =
+  "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; " +
+  "form-action 'none'; frame-ancestors 'self'";
+
+const PRINTABLE_REPORT_PATH = /^\/report\/([^/]+)\/printable\.html$/;
 
 /** Request bodies above this are refused before they are read in full. */
 export const MAX_REQUEST_BYTES = MAX_EXPERIMENT_FILE_CHARS + 1024 * 1024;
@@ -68,7 +78,33 @@ export async function startPreviewServer(options: PreviewServerOptions): Promise
     }
     if (url.pathname === '/api/events') return events(res);
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', '');
+    const report = PRINTABLE_REPORT_PATH.exec(url.pathname);
+    if (report) return printableReport(report[1] ?? '', res);
     return serveStatic(url.pathname, res);
+  }
+
+  async function printableReport(encodedId: string, res: ServerResponse): Promise<void> {
+    let id: string;
+    try {
+      id = decodeURIComponent(encodedId);
+    } catch {
+      return send(res, 400, 'text/plain', 'bad experiment id');
+    }
+    // the backend checks the id's form and finds the experiment, as for any API request
+    const result = await options.backend.handle({
+      method: 'exportExperiment',
+      id,
+      format: 'printable-html',
+    });
+    if (!result.ok) return send(res, 404, 'text/plain', result.error);
+    const file = result.value as ExportedFile;
+    res.writeHead(200, {
+      'Content-Type': 'text/html; charset=utf-8',
+      'Content-Security-Policy': PRINTABLE_REPORT_POLICY,
+      'X-Content-Type-Options': 'nosniff',
+      'Cache-Control': 'no-store',
+    });
+    res.end(file.text);
   }
 
   function events(res: ServerResponse): void {
