@@ -581,6 +581,47 @@ describe('IPC: the desktop channels', () => {
     expect(readdirSync(path.join(dir, 'documents'))).toEqual(['mine.csv']);
   });
 
+  it.each([
+    ['a folder in the name', { fileName: '../../.bashrc', text: 'x' }, 'fileName'],
+    ['a Windows path', { fileName: 'C:\\x.svg', text: 'x' }, 'fileName'],
+    ['both text and base64', { fileName: 'a.svg', text: 'x', base64: 'eA==' }, 'request'],
+    ['no contents', { fileName: 'a.svg' }, 'request'],
+    ['bad base64', { fileName: 'a.png', base64: '%%%' }, 'base64'],
+    ['an extra field', { fileName: 'a.svg', text: 'x', path: '/etc/passwd' }, 'request'],
+  ])('answers a file save with %s with an error naming the field', async (_w, request, field) => {
+    const answer = await call(DESKTOP_CHANNELS.saveFile, ok(), request);
+    expect(answer.ok).toBe(false);
+    expect(answer.error).toContain(`invalid ${DESKTOP_CHANNELS.saveFile} request: ${field}`);
+    expect(fake.dialog.showSaveDialog).not.toHaveBeenCalled();
+  });
+
+  it('saves a chart image the page made where the user chooses, byte for byte', async () => {
+    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 255]);
+    const target = path.join(dir, 'documents', 'chart.png');
+    fake.dialog.showSaveDialog.mockResolvedValue({ canceled: false, filePath: target });
+    const answer = await call(DESKTOP_CHANNELS.saveFile, ok(), {
+      fileName: 'x-traps-by-cause.png',
+      base64: png.toString('base64'),
+    });
+    expect(answer).toEqual({ ok: true, value: { path: target } });
+    expect(readFileSync(target).equals(png)).toBe(true);
+    const [, options] = fake.dialog.showSaveDialog.mock.calls[0]! as [
+      unknown,
+      { defaultPath: string; filters: { extensions: string[] }[] },
+    ];
+    expect(options.defaultPath).toBe(path.join(dir, 'documents', 'x-traps-by-cause.png'));
+    expect(options.filters[0]!.extensions).toEqual(['png']);
+
+    const svgTarget = path.join(dir, 'documents', 'chart.svg');
+    fake.dialog.showSaveDialog.mockResolvedValue({ canceled: false, filePath: svgTarget });
+    const svg = '<svg xmlns="http://www.w3.org/2000/svg">é</svg>';
+    expect(await call(DESKTOP_CHANNELS.saveFile, ok(), { fileName: 'x.svg', text: svg })).toEqual({
+      ok: true,
+      value: { path: svgTarget },
+    });
+    expect(readFileSync(svgTarget, 'utf8')).toBe(svg);
+  });
+
   it('saves nothing when the user cancels', async () => {
     const answer = await call(DESKTOP_CHANNELS.saveExport, ok(), {
       id: service.history.id,

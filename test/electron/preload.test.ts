@@ -58,6 +58,7 @@ describe('the preload', () => {
       'openExperiment',
       'openKernel',
       'saveExport',
+      'saveFile',
     ]);
     for (const bridge of [api(), desktop()]) {
       for (const value of Object.values(bridge)) expect(typeof value).toBe('function');
@@ -76,6 +77,11 @@ describe('the preload', () => {
     expect(fake.ipcRenderer.invoke).toHaveBeenCalledWith(DESKTOP_CHANNELS.saveExport, {
       id: 'e1',
       format: 'pdf',
+    });
+    await desktop().saveFile({ fileName: 'a.svg', text: '<svg/>' });
+    expect(fake.ipcRenderer.invoke).toHaveBeenCalledWith(DESKTOP_CHANNELS.saveFile, {
+      fileName: 'a.svg',
+      text: '<svg/>',
     });
     await desktop().openExperiment();
     await desktop().openKernel();
