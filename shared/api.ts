@@ -55,6 +55,8 @@ export const ApiRequestSchema = z.discriminatedUnion('method', [
     id,
     chartId: z.string().regex(/^[a-z0-9-]{1,100}$/, 'a chart id'),
     format: ChartImageFormatSchema,
+    /** a chart comparing experiment `id` (A) with this one (B): shared/experiment-pair.ts */
+    versus: id.optional(),
   }),
   z.object({
     method: z.literal('importExperiment'),

@@ -11,6 +11,8 @@ declare module '*.vue' {
 interface Window {
   /** set by the Electron preload (src-main/electron); undefined in a browser */
   vmmWorkbench?: import('../shared/api').WorkbenchBridge;
+  /** the desktop-only extras (native dialogs, PDF, menu); undefined in a browser */
+  vmmWorkbenchDesktop?: import('../src-main/electron/desktop-channels').WorkbenchDesktopBridge;
   /** the Compare view's live Chart.js instances by chart id, for end-to-end tests (see
    *  src-renderer/charts/registry.ts) */
   __vmmCharts?: Record<string, import('chart.js').Chart>;

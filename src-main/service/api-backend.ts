@@ -22,6 +22,7 @@ import {
   type PreparedKernel,
 } from '../../shared/api';
 import { buildCharts } from '../../shared/charts';
+import { compareExperiments } from '../../shared/experiment-pair';
 import { type HistoryFile, SCHEMA_VERSION } from '../../shared/results';
 import { WORKLOADS } from '../engine/guest/workloads';
 import { ISA_VARIANTS } from '../engine/isa/types';
@@ -113,7 +114,11 @@ export class WorkbenchBackend {
       case 'exportExperiment':
         return exportFile(await this.service.load(r.id), r.format);
       case 'exportChart':
-        return exportChart(await this.service.load(r.id), r.chartId);
+        return exportChart(
+          await this.service.load(r.id),
+          r.chartId,
+          r.versus === undefined ? undefined : await this.service.load(r.versus),
+        );
       case 'importExperiment':
         try {
           return await this.service.import(r.text);
@@ -257,18 +262,29 @@ export function exportFile(file: HistoryFile, format: ExportFormat): ExportedFil
   return { fileName, mimeType: MIME[format], text: build[format]() };
 }
 
-/** One chart of a saved experiment as an SVG image (the same drawing as the report's). */
-export function exportChart(file: HistoryFile, chartId: string): ExportedFile {
-  const charts = buildCharts(file);
+/**
+ * One chart of a saved experiment as an SVG image (the same drawing as the report's), or with
+ * `versus`, one of the charts comparing the two (A = `file`, B = `versus`).
+ */
+export function exportChart(
+  file: HistoryFile,
+  chartId: string,
+  versus?: HistoryFile,
+): ExportedFile {
+  const charts = versus ? compareExperiments(file, versus).charts : buildCharts(file);
+  const what = versus
+    ? `the comparison of '${file.id}' with '${versus.id}'`
+    : `experiment '${file.id}'`;
   const chart = charts.find((c) => c.id === chartId);
   if (!chart) {
     throw new Error(
-      `experiment '${file.id}' has no chart '${chartId}' (its charts: ${charts.map((c) => c.id).join(', ')})`,
+      `${what} has no chart '${chartId}' (its charts: ${charts.map((c) => c.id).join(', ')})`,
     );
   }
   const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_');
+  const owner = versus ? `${safe(file.id)}-vs-${safe(versus.id)}` : safe(file.id);
   return {
-    fileName: `${safe(file.id)}-${safe(chart.id)}.svg`,
+    fileName: `${owner}-${safe(chart.id)}.svg`,
     mimeType: 'image/svg+xml',
     text: chartSvg(chart),
   };

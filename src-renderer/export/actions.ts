@@ -1,31 +1,70 @@
-// The export and open actions the views and the shortcuts share: the experiment as JSON
-// (`.vmwb.json`, which the app opens again), CSV or the HTML report, made by the main process
-// (exportExperiment) and handed to the user as a download; a chart as PNG, drawn here; a
-// `.vmwb.json` file the user picked, imported into the history and shown. Failures become the
-// window's notice, saying what went wrong in the API's own words.
+// The export and open actions the views, the shortcuts and the application menu share. In the
+// app each file goes through the native save or open dialog (window.vmmWorkbenchDesktop); in
+// the web preview it is a download or an upload. What is exported:
+//   - the experiment as JSON (`.vmwb.json`, which the app opens again), CSV or the HTML
+//     report, made by the main process (exportExperiment);
+//   - the report as PDF: printed by the app (printToPDF), or in a browser the printable report
+//     page opened in a new tab with the browser's own print dialog;
+//   - a chart as PNG (drawn here) or SVG (drawn by the main process, exportChart).
+// Failures become the window's notice, in the API's own words; a cancelled dialog says nothing.
 
 import { type ExportFormat } from '../../shared/api';
-import { errorMessage } from '../stores/api-context';
+import { type ChartDefinition } from '../../shared/charts';
+import { type HistoryFile } from '../../shared/results';
+import { desktopBridge, desktopValue } from '../desktop';
+import { errorMessage, workbenchApi } from '../stores/api-context';
 import { useHistoryStore } from '../stores/history';
 import { useResultsStore } from '../stores/results';
 import { useUiStore } from '../stores/ui';
 import { chartPngDataUrl } from './chart-image';
 import { chartFileName, downloadFile, downloadUrl } from './download';
 
-const FORMAT_NAMES: Record<ExportFormat, string> = {
+/** What the user can export an experiment as. */
+export type ReportFormat = ExportFormat | 'pdf';
+
+const FORMAT_NAMES: Record<ReportFormat, string> = {
   json: 'experiment file (JSON)',
   csv: 'CSV table',
   html: 'HTML report',
   'printable-html': 'printable report',
+  pdf: 'PDF report',
 };
 
-/** Export the current experiment; resolves with the file name, or null after a notice. */
-export async function exportCurrent(format: ExportFormat): Promise<string | null> {
+function savedNotice(where: string): void {
+  useUiStore().notify({ kind: 'info', title: `Saved ${where}` });
+}
+
+/**
+ * Export the current experiment in `format`; resolves with where it went (a path in the app, a
+ * file name in a browser), or null after a notice or a cancelled dialog.
+ */
+export async function exportCurrent(format: ReportFormat): Promise<string | null> {
   const results = useResultsStore();
   const ui = useUiStore();
-  let file;
+  const f = results.file;
+  if (!f) {
+    ui.notify({
+      kind: 'error',
+      title: 'Nothing to export yet',
+      message: 'Run an experiment or open one from the History first.',
+    });
+    return null;
+  }
   try {
-    file = await results.exportAs(format);
+    const desktop = desktopBridge();
+    if (desktop) {
+      const outcome = await results.whileBusy(`export-${format}`, async () =>
+        desktopValue(await desktop.saveExport({ id: f.id, format })),
+      );
+      if (!outcome) return null;
+      savedNotice(outcome.path);
+      return outcome.path;
+    }
+    if (format === 'pdf') return await printInBrowser(f);
+    const file = await results.exportAs(format);
+    downloadFile(file);
+    savedNotice(file.fileName);
+    return file.fileName;
   } catch (e) {
     ui.notify({
       kind: 'error',
@@ -34,37 +73,127 @@ export async function exportCurrent(format: ExportFormat): Promise<string | null
     });
     return null;
   }
-  downloadFile(file);
-  ui.notify({ kind: 'info', title: `Saved ${file.fileName}` });
-  return file.fileName;
 }
 
-/** Download chart `chartId` of the current experiment as PNG; the file name, or null. */
-export function exportChartPng(chartId: string): string | null {
-  const results = useResultsStore();
+/** The address of an experiment's printable report in the web preview. */
+export function printableReportUrl(id: string): string {
+  return `/report/${encodeURIComponent(id)}/printable.html`;
+}
+
+/**
+ * PDF in a browser: the printable report (the page the app prints) opens in a new tab and the
+ * browser's print dialog is raised there; "Save as PDF" in that dialog makes the file.
+ */
+async function printInBrowser(f: HistoryFile): Promise<string | null> {
   const ui = useUiStore();
-  const f = results.file;
-  const definition = results.charts.find((c) => c.id === chartId);
-  if (!f || !definition) {
-    ui.notify({ kind: 'error', title: `There is no chart '${chartId}' to export` });
+  const url = printableReportUrl(f.id);
+  const opened = window.open(url, '_blank');
+  if (!opened) {
+    ui.notify({
+      kind: 'error',
+      title: 'The browser did not open the printable report',
+      message: `Allow pop-ups for this page, or open ${url} yourself and print it to PDF.`,
+    });
     return null;
   }
+  // same origin, so this page may raise the print dialog once the report has loaded
+  opened.addEventListener('load', () => opened.print(), { once: true });
+  ui.notify({
+    kind: 'info',
+    title: 'The printable report opened in a new tab',
+    message: 'Choose “Save as PDF” as the printer in its print dialog.',
+  });
+  return url;
+}
+
+/** Hand a chart image to the user: the native save dialog in the app, else a download. */
+async function saveImage(
+  name: string,
+  image: { dataUrl: string } | { text: string; mimeType: string },
+): Promise<string | null> {
+  const desktop = desktopBridge();
+  if (desktop) {
+    const request =
+      'dataUrl' in image
+        ? { fileName: name, base64: image.dataUrl.slice(image.dataUrl.indexOf(',') + 1) }
+        : { fileName: name, text: image.text };
+    const outcome = desktopValue(await desktop.saveFile(request));
+    return outcome ? outcome.path : null;
+  }
+  if ('dataUrl' in image) downloadUrl(name, image.dataUrl);
+  else downloadFile({ fileName: name, mimeType: image.mimeType, text: image.text });
+  return name;
+}
+
+/** A chart to save: of experiment `id`, or of the comparison of `id` (A) with `versus` (B). */
+export interface ChartToSave {
+  readonly definition: ChartDefinition;
+  readonly id: string;
+  readonly versus?: string;
+}
+
+/**
+ * Save a chart as PNG (drawn here, from its definition) or SVG (drawn by the main process from
+ * the saved experiments, so the file is the report's drawing); where it went, or null.
+ */
+export async function saveChartImage(
+  chart: ChartToSave,
+  format: 'png' | 'svg',
+): Promise<string | null> {
+  const results = useResultsStore();
+  const ui = useUiStore();
+  const { definition, id, versus } = chart;
   try {
-    const name = chartFileName(f.id, chartId, 'png');
-    downloadUrl(name, chartPngDataUrl(definition));
-    ui.notify({ kind: 'info', title: `Saved ${name}` });
-    return name;
+    const where = await results.whileBusy(`chart-${format}`, async () => {
+      if (format === 'png') {
+        const owner = versus === undefined ? id : `${id}-vs-${versus}`;
+        return saveImage(chartFileName(owner, definition.id, 'png'), {
+          dataUrl: chartPngDataUrl(definition),
+        });
+      }
+      const svg = await workbenchApi().call({
+        method: 'exportChart',
+        id,
+        chartId: definition.id,
+        format: 'svg',
+        ...(versus === undefined ? {} : { versus }),
+      });
+      return saveImage(svg.fileName, { text: svg.text, mimeType: svg.mimeType });
+    });
+    if (where) savedNotice(where);
+    return where;
   } catch (e) {
     ui.notify({
       kind: 'error',
-      title: `${definition.title} could not be drawn as PNG`,
+      title: `${definition.title} could not be saved as ${format.toUpperCase()}`,
       message: errorMessage(e),
     });
     return null;
   }
 }
 
-/** Open an experiment file the user picked: import it, then show it in Compare. */
+/** Save chart `chartId` of the current experiment as PNG or SVG; where it went, or null. */
+export async function exportChart(chartId: string, format: 'png' | 'svg'): Promise<string | null> {
+  const results = useResultsStore();
+  const f = results.file;
+  const definition = results.charts.find((c) => c.id === chartId);
+  if (!f || !definition) {
+    useUiStore().notify({ kind: 'error', title: `There is no chart '${chartId}' to export` });
+    return null;
+  }
+  return saveChartImage({ definition, id: f.id }, format);
+}
+
+/** After an import: show it in Compare and refresh the history list. */
+function showOpened(title: string): void {
+  const ui = useUiStore();
+  ui.notify({ kind: 'info', title });
+  ui.show('compare');
+  const history = useHistoryStore();
+  if (history.view) void history.refresh(); // the import was added to the history
+}
+
+/** Open an experiment file the user picked in a browser: import it, then show it in Compare. */
 export async function openExperimentFile(file: File): Promise<boolean> {
   const results = useResultsStore();
   const ui = useUiStore();
@@ -85,9 +214,53 @@ export async function openExperimentFile(file: File): Promise<boolean> {
     });
     return false;
   }
-  ui.notify({ kind: 'info', title: `Opened ${file.name} (added to the history)` });
-  ui.show('compare');
-  const history = useHistoryStore();
-  if (history.view) void history.refresh(); // the import was added to the history
+  showOpened(`Opened ${file.name} (added to the history)`);
+  return true;
+}
+
+/** Open an experiment through the app's native dialog; false when cancelled or refused. */
+export async function openExperimentWithDialog(): Promise<boolean> {
+  const desktop = desktopBridge();
+  const results = useResultsStore();
+  const ui = useUiStore();
+  if (!desktop) return false;
+  let opened: HistoryFile | null;
+  try {
+    opened = await results.whileBusy('import', async () =>
+      desktopValue(await desktop.openExperiment()),
+    );
+  } catch (e) {
+    ui.notify({ kind: 'error', title: 'The file could not be opened', message: errorMessage(e) });
+    return false;
+  }
+  if (!opened) return false;
+  results.set(opened);
+  showOpened('Opened the experiment (added to the history)');
+  return true;
+}
+
+/** An experiment file the operating system asked the app to open (already imported, or not). */
+export async function showExperimentOpened(
+  opened: { fileName: string; id: string } | { fileName: string; error: string },
+): Promise<boolean> {
+  const results = useResultsStore();
+  const ui = useUiStore();
+  if ('error' in opened) {
+    ui.notify({
+      kind: 'error',
+      title: `${opened.fileName} could not be opened`,
+      message: opened.error,
+    });
+    return false;
+  }
+  if (!(await results.load(opened.id))) {
+    ui.notify({
+      kind: 'error',
+      title: `${opened.fileName} could not be opened`,
+      message: results.error ?? '',
+    });
+    return false;
+  }
+  showOpened(`Opened ${opened.fileName} (added to the history)`);
   return true;
 }

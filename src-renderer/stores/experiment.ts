@@ -12,10 +12,12 @@ import { computed, ref } from 'vue';
 import {
   type ActiveExperiment,
   type ApiEvent,
+  type KernelUpload,
   type RunProgressView,
   type WorkloadEntry,
 } from '../../shared/api';
 import { SPEC_DEFAULTS, type ExperimentSpec } from '../../shared/results';
+import { type KernelPick } from '../kernel-file';
 import { errorMessage, workbenchApi } from './api-context';
 import { BASELINE_TECHNIQUE } from './catalog';
 import { useResultsStore } from './results';
@@ -23,7 +25,11 @@ import { useUiStore } from './ui';
 
 /** What the Experiment form holds. */
 export interface ExperimentDraft {
+  /** run the bundled guest kernel with a workload, or a kernel file the user picked */
+  kernelSource: 'workload' | 'file';
   workload: string;
+  /** the picked kernel file (kernelSource 'file') */
+  kernelFile: KernelPick | null;
   /** technique ids besides native (which every experiment runs) */
   techniques: string[];
   isa: string;
@@ -49,8 +55,10 @@ export function draftProblem(
   draft: ExperimentDraft,
   workloads: readonly WorkloadEntry[],
 ): string | null {
-  if (!draft.workload) return 'choose a workload';
-  if (workloads.length > 0 && !workloads.some((w) => w.name === draft.workload)) {
+  if (draft.kernelSource === 'file') {
+    if (!draft.kernelFile) return 'choose a kernel file';
+  } else if (!draft.workload) return 'choose a workload';
+  else if (workloads.length > 0 && !workloads.some((w) => w.name === draft.workload)) {
     return `the workload '${draft.workload}' is not in the catalog`;
   }
   if (draft.n !== null && (!Number.isSafeInteger(draft.n) || draft.n < 1)) {
@@ -66,9 +74,12 @@ export function draftSpec(draft: ExperimentDraft): ExperimentSpec {
     BASELINE_TECHNIQUE,
     ...draft.techniques.filter((t) => t !== BASELINE_TECHNIQUE),
   ].filter((t, i, all) => all.indexOf(t) === i);
+  const file = draft.kernelSource === 'file' ? draft.kernelFile : null;
   return {
     ...SPEC_DEFAULTS,
-    kernel: { kind: 'workload', workload: draft.workload },
+    kernel: file
+      ? { kind: 'file', name: file.upload.name, sha256: file.sha256 }
+      : { kind: 'workload', workload: draft.workload },
     techniques,
     append: draftAppend(draft),
     isa: draft.isa === 'strict' ? 'strict' : 'classic',
@@ -88,7 +99,9 @@ const EARLY_EVENT_LIMIT = 500;
 
 export const useExperimentStore = defineStore('experiment', () => {
   const draft = ref<ExperimentDraft>({
+    kernelSource: 'workload',
     workload: '',
+    kernelFile: null,
     techniques: [],
     isa: SPEC_DEFAULTS.isa,
     profile: SPEC_DEFAULTS.profile,
@@ -176,15 +189,24 @@ export const useExperimentStore = defineStore('experiment', () => {
     unsubscribe = null;
   }
 
-  /** Start `spec` (the draft's when omitted). Resolves false with `error` set when refused. */
-  async function start(spec?: ExperimentSpec): Promise<boolean> {
+  /** Start `spec` (the draft's when omitted), with the bytes of the kernel file a
+   *  `kernel.kind === 'file'` spec names. Resolves false with `error` set when refused. */
+  async function start(spec?: ExperimentSpec, kernelFile?: KernelUpload): Promise<boolean> {
     if (busy.value) return false;
     const toRun = spec ?? draftSpec(draft.value);
+    // the draft's kernel file travels with the draft's spec (its bytes are not in the spec)
+    const upload =
+      kernelFile ??
+      (!spec && draft.value.kernelSource === 'file' ? draft.value.kernelFile?.upload : undefined);
     error.value = null;
     phase.value = 'starting';
     early = [];
     try {
-      const started = await workbenchApi().call({ method: 'startExperiment', spec: toRun });
+      const started = await workbenchApi().call({
+        method: 'startExperiment',
+        spec: toRun,
+        ...(upload ? { kernelFile: upload } : {}),
+      });
       adopt(started);
       const replay = early;
       early = [];

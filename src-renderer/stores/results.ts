@@ -80,5 +80,28 @@ export const useResultsStore = defineStore('results', () => {
     }
   }
 
-  return { file, loading, error, busy, charts, labels, native, set, load, importFile, exportAs };
+  /** Run `task` with the buttons showing `label` as busy (a desktop save, a chart image). */
+  async function whileBusy<T>(label: string, task: () => Promise<T>): Promise<T> {
+    busy.value = label;
+    try {
+      return await task();
+    } finally {
+      busy.value = null;
+    }
+  }
+
+  return {
+    file,
+    loading,
+    error,
+    busy,
+    charts,
+    labels,
+    native,
+    set,
+    load,
+    importFile,
+    exportAs,
+    whileBusy,
+  };
 });

@@ -1,4 +1,5 @@
-// Which view is shown, the colour theme, and the trap-log filter a chart click sets. The view
+// Which view is shown, which dialog is open, the colour theme, and the trap-log filter a chart
+// click sets. The view
 // is mirrored in the location hash (#/compare) so reloads and the browser's back button work
 // in the web preview; the theme choice is remembered in localStorage.
 
@@ -21,6 +22,9 @@ export interface Notice {
   title: string;
   message?: string;
 }
+
+/** The dialogs over the views: Help → glossary, Help → about. */
+export type DialogName = 'glossary' | 'about';
 
 export type ThemeChoice = 'system' | 'light' | 'dark';
 export type Theme = 'light' | 'dark';
@@ -58,6 +62,8 @@ export const useUiStore = defineStore('ui', () => {
   const notice = ref<Notice | null>(null);
   /** trap-log filter: a cause (`gp:cli`) and optionally one run (by its label) */
   const trapFilter = ref<{ cause: string; run: string | null }>({ cause: '', run: null });
+  /** the dialog open over the views, if any */
+  const dialog = ref<DialogName | null>(null);
 
   function show(next: ViewName): void {
     view.value = next;
@@ -81,6 +87,14 @@ export const useUiStore = defineStore('ui', () => {
     notice.value = null;
   }
 
+  function openDialog(name: DialogName): void {
+    dialog.value = name;
+  }
+
+  function closeDialog(): void {
+    dialog.value = null;
+  }
+
   function showTraps(cause: string, run: string | null = null): void {
     trapFilter.value = { cause, run };
     view.value = 'traps';
@@ -92,6 +106,9 @@ export const useUiStore = defineStore('ui', () => {
     systemDark,
     theme,
     trapFilter,
+    dialog,
+    openDialog,
+    closeDialog,
     notice,
     notify,
     dismiss,

@@ -2,8 +2,10 @@
 // playwright-core) against the web preview server backed by the real ExperimentService and
 // worker threads. A person's path through the app: run isprime under every registered
 // technique and watch it finish, read every chart back and find exactly the numbers of the
-// run's results.json, export JSON/CSV/HTML, open a saved experiment, refuse a corrupt one, and
-// cancel a long run. With UPDATE_SCREENSHOTS=1 it also refreshes docs/screenshots/.
+// run's results.json, export JSON/CSV/HTML and chart images, print the report to PDF with the
+// browser's own printing, open a saved experiment, refuse a corrupt one, run a kernel file of
+// one's own, and cancel a long run. With UPDATE_SCREENSHOTS=1 it also refreshes
+// docs/screenshots/.
 
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +15,7 @@ import { type Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCharts } from '../../shared/charts';
+import { compareExperiments } from '../../shared/experiment-pair';
 import { type HistoryFile, parseResultsFile } from '../../shared/results';
 import { listTechniques } from '../../src-main/engine/vmm';
 import { type PreviewServer, startPreviewServer } from '../../src-main/preview/server';
@@ -159,6 +162,54 @@ describe('the app in Chromium against the web preview', () => {
     expect(files.html).toContain('<canvas');
   });
 
+  it('saves a chart as PNG and as SVG', async () => {
+    const saved = await latestExperiment();
+    const panel = page
+      .locator('section.chart-panel')
+      .filter({ has: page.locator('[data-chart-id="traps-by-cause"]') });
+    const images: Record<string, Buffer> = {};
+    for (const format of ['png', 'svg']) {
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        panel.locator(`button[data-image="${format}"]`).click(),
+      ]);
+      expect(download.suggestedFilename()).toBe(`${saved.id}-traps-by-cause.${format}`);
+      const target = path.join(dir, download.suggestedFilename());
+      await download.saveAs(target);
+      images[format] = readFileSync(target);
+    }
+    expect(images.png!.subarray(1, 4).toString('latin1')).toBe('PNG');
+    const svg = images.svg!.toString('utf8');
+    expect(svg).toMatch(/<svg[\s>]/);
+    expect(svg).toContain('</svg>');
+  });
+
+  it("prints the report to PDF through the browser's own printing of the printable page", async () => {
+    const saved = await latestExperiment();
+    const [popup] = await Promise.all([
+      page.waitForEvent('popup'),
+      page.locator('button[data-format="pdf"]').click(),
+    ]);
+    await popup.waitForLoadState('load');
+    expect(new URL(popup.url()).pathname).toBe(
+      `/report/${encodeURIComponent(saved.id)}/printable.html`,
+    );
+    // every chart is an image that loaded, under the page's no-script policy
+    const charts = await popup.evaluate(() =>
+      [...document.querySelectorAll('img.chart-image')].map((img) => ({
+        alt: img.getAttribute('alt'),
+        loaded: (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0,
+      })),
+    );
+    expect(charts.map((c) => c.alt)).toEqual(buildCharts(saved).map((c) => c.title));
+    expect(charts.every((c) => c.loaded)).toBe(true);
+    const pdf = await popup.pdf({ format: 'A4', printBackground: true });
+    expect(pdf.subarray(0, 5).toString('latin1')).toBe('%PDF-');
+    const pages = pdf.toString('latin1').match(/\/Type\s*\/Page[^s]/g) ?? [];
+    expect(pages.length).toBeGreaterThanOrEqual(2);
+    await popup.close();
+  });
+
   it('opens a saved experiment file, and refuses a corrupt one with a clear error', async () => {
     const saved = await latestExperiment();
     const good = path.join(dir, 'saved.vmwb.json');
@@ -176,6 +227,105 @@ describe('the app in Chromium against the web preview', () => {
       /corrupt\.vmwb\.json is not a VMM Workbench experiment/,
     );
     expect((await service.listHistory()).entries.length).toBe(before + 1);
+  });
+
+  it('runs a kernel file of its own, given as NASM source', async () => {
+    await page.getByRole('button', { name: 'Experiment', exact: false }).first().click();
+    await page.locator('[data-testid="kernel-source-file"]').check();
+    const [chooser] = await Promise.all([
+      page.waitForEvent('filechooser'),
+      page.locator('button[data-action="choose-kernel"]').click(),
+    ]);
+    await chooser.setFiles(path.join(root, 'test/fixtures/kernels/standalone.asm'));
+    await expect
+      .poll(() => page.locator('[data-testid="kernel-file"]').innerText(), { timeout: 20_000 })
+      .toMatch(/standalone\.asm.*assembled/);
+    await page.fill('#n', '');
+    for (const t of listTechniques()) {
+      if (t.id === 'native') continue;
+      const box = page.locator(`input[data-technique="${t.id}"]`);
+      if ((await box.isChecked()) !== (t.id === 'trap-and-emulate')) await box.click();
+    }
+    await page.locator('input[name="isa"][value="classic"]').check();
+    await page.locator('button[type="submit"].primary').click();
+    await page.waitForSelector('#compare-title', { timeout: 60_000 });
+    const saved = await latestExperiment();
+    expect(saved.spec.kernel).toMatchObject({ kind: 'file', name: 'standalone.asm' });
+    expect(saved.runs.map((r) => r.outputText)).toEqual([
+      'hello from a kernel file\ncs rpl = 0\n',
+      'hello from a kernel file\ncs rpl = 1\n',
+    ]);
+    // the equivalence badge names the diverging line
+    await expect
+      .poll(() => page.locator('#main-content').innerText(), { timeout: 10_000 })
+      .toMatch(/cs rpl = 1/);
+    await page.getByRole('button', { name: 'Experiment', exact: false }).first().click();
+    await page.locator('input[name="kernel-source"][value="workload"]').check();
+  });
+
+  it('compares two saved experiments in the History, with the numbers of both files', async () => {
+    const listing = await service.listHistory();
+    // the isprime run (all techniques) and the kernel-file run: the newest workload run and
+    // the newest kernel-file run
+    const fileRun = listing.entries.find((e) => e.spec.kernel.kind === 'file')!;
+    const workloadRun = listing.entries.find((e) => e.spec.kernel.kind === 'workload')!;
+    await page.getByRole('button', { name: 'History', exact: true }).click();
+    for (const id of [workloadRun.id, fileRun.id]) {
+      await page.locator(`tr[data-id="${id}"] input[data-action="select"]`).check();
+    }
+    await page.locator('button[data-action="compare-two"]').click();
+    await page.locator('#pair-title').waitFor({ timeout: 20_000 });
+    const [a, b] = [await service.load(workloadRun.id), await service.load(fileRun.id)].sort(
+      (x, y) => x.createdAt.localeCompare(y.createdAt),
+    );
+    const expected = compareExperiments(a!, b!).charts;
+    await page.waitForFunction(
+      (ids) => ids.every((id) => id in ((window as { __vmmCharts?: object }).__vmmCharts ?? {})),
+      expected.map((c) => c.id),
+      { timeout: 20_000 },
+    );
+    const drawn = await page.evaluate(
+      (ids) =>
+        ids.map((id) => {
+          const c = (
+            window as unknown as {
+              __vmmCharts: Record<
+                string,
+                { data: { labels: unknown; datasets: { label: string; data: unknown }[] } }
+              >;
+            }
+          ).__vmmCharts[id]!;
+          return {
+            labels: c.data.labels,
+            datasets: c.data.datasets.map((d) => ({ label: d.label, data: d.data })),
+          };
+        }),
+      expected.map((c) => c.id),
+    );
+    expect(drawn).toEqual(
+      expected.map((def) => {
+        const data = def.config.data as {
+          labels: unknown;
+          datasets: { label: string; data: unknown }[];
+        };
+        return {
+          labels: data.labels,
+          datasets: data.datasets.map((d) => ({ label: d.label, data: d.data })),
+        };
+      }),
+    );
+  });
+
+  it('explains the lecture vocabulary in the glossary (F1)', async () => {
+    await page.keyboard.press('F1');
+    const dialog = page.locator('dialog.glossary-dialog');
+    await dialog.waitFor({ state: 'visible', timeout: 10_000 });
+    await page.keyboard.type('popf');
+    await expect
+      .poll(() => dialog.locator('dt').first().innerText(), { timeout: 10_000 })
+      .toMatch(/POPF/i);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden', timeout: 10_000 });
   });
 
   it('cancels a long run, which ends with its partial metrics', async () => {

@@ -1,10 +1,18 @@
 // @vitest-environment happy-dom
 // The application shell: navigation (and the location hash), the theme (system preference and
-// toggle), the keyboard shortcuts (Ctrl/Cmd+Enter run, Escape cancel, Ctrl/Cmd+E export).
+// toggle), the keyboard shortcuts (Ctrl/Cmd+Enter run, Escape cancel, Ctrl/Cmd+E export, F1
+// the glossary), the Help dialogs, and in the app the application menu's commands and the
+// files the operating system asks it to open.
 
 import { flushPromises, mount } from '@vue/test-utils';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type MenuCommand } from '../../shared/api';
 import { type ExperimentSpec } from '../../shared/results';
+import {
+  type ExperimentOpened,
+  type WorkbenchDesktopBridge,
+} from '../../src-main/electron/desktop-channels';
+import { setDesktopBridge } from '../../src-renderer/desktop';
 import App from '../../src-renderer/App.vue';
 import { matchShortcut } from '../../src-renderer/shortcuts';
 import { useExperimentStore } from '../../src-renderer/stores/experiment';
@@ -48,6 +56,151 @@ afterEach(() => {
   wrapper?.unmount();
   wrapper = null;
   vi.restoreAllMocks();
+  setDesktopBridge(undefined);
+});
+
+/** A desktop bridge whose menu and "opened" events the test fires, recording saves. */
+function fakeDesktop() {
+  const menu = new Set<(c: MenuCommand) => void>();
+  const opened = new Set<(o: ExperimentOpened) => void>();
+  const saves: unknown[] = [];
+  const desktop: WorkbenchDesktopBridge = {
+    saveExport: async (r) => {
+      saves.push(r);
+      return { ok: true, value: { path: `/tmp/${r.id}.${r.format}` } };
+    },
+    saveFile: async () => ({ ok: true, value: null }),
+    openExperiment: async () => ({ ok: true, value: sampleHistoryFile('from-dialog') }),
+    openKernel: async () => ({ ok: true, value: null }),
+    onMenuCommand: (l) => {
+      menu.add(l);
+      return () => menu.delete(l);
+    },
+    onExperimentOpened: (l) => {
+      opened.add(l);
+      return () => opened.delete(l);
+    },
+  };
+  setDesktopBridge(desktop);
+  return {
+    saves,
+    menu: (c: MenuCommand) => menu.forEach((l) => l(c)),
+    opened: (o: ExperimentOpened) => opened.forEach((l) => l(o)),
+    listeners: () => menu.size + opened.size,
+  };
+}
+
+describe('in the app: the application menu and files from the OS', () => {
+  it('carries out File → Save, Export report and Open, and Help → glossary / about', async () => {
+    const desktop = fakeDesktop();
+    const w = await mountApp();
+    useResultsStore().set(sampleHistoryFile('shown'));
+    desktop.menu('save');
+    desktop.menu('export-report');
+    await flushPromises();
+    expect(desktop.saves).toEqual([
+      { id: 'shown', format: 'json' },
+      { id: 'shown', format: 'html' },
+    ]);
+    expect(useUiStore().notice?.title).toBe('Saved /tmp/shown.html');
+
+    desktop.menu('open');
+    await flushPromises();
+    expect(useResultsStore().file?.id).toBe('from-dialog');
+    expect(useUiStore().view).toBe('compare');
+
+    desktop.menu('glossary');
+    await flushPromises();
+    expect(useUiStore().dialog).toBe('glossary');
+    expect(w.find('dialog.glossary-dialog[open]').exists()).toBe(true);
+    useUiStore().closeDialog();
+    desktop.menu('about');
+    await flushPromises();
+    expect(w.find('dialog.about-dialog[open]').exists()).toBe(true);
+  });
+
+  it('File → New goes to a fresh Experiment form, but not while a run is on', async () => {
+    const desktop = fakeDesktop();
+    await mountApp();
+    const experiment = useExperimentStore();
+    experiment.error = 'an old failure';
+    experiment.phase = 'failed';
+    useUiStore().show('history');
+    desktop.menu('new');
+    await flushPromises();
+    expect(useUiStore().view).toBe('experiment');
+    expect(experiment.phase).toBe('idle');
+    expect(experiment.error).toBeNull();
+
+    experiment.phase = 'running';
+    useUiStore().show('compare');
+    desktop.menu('new');
+    await flushPromises();
+    expect(useUiStore().view).toBe('experiment');
+    expect(experiment.phase).toBe('running');
+    expect(useUiStore().notice?.title).toBe('An experiment is still running');
+  });
+
+  it('shows an experiment file the OS opened, or why it could not be opened', async () => {
+    const desktop = fakeDesktop();
+    await mountApp();
+    bridge.handlers.loadExperiment = (r) => sampleHistoryFile(r.id);
+    desktop.opened({ fileName: 'friend.vmwb.json', id: 'imported-7' });
+    await flushPromises();
+    expect(useResultsStore().file?.id).toBe('imported-7');
+    expect(useUiStore().view).toBe('compare');
+    desktop.opened({ fileName: 'broken.vmwb.json', error: 'not JSON: Unexpected token' });
+    await flushPromises();
+    expect(useUiStore().notice).toEqual({
+      kind: 'error',
+      title: 'broken.vmwb.json could not be opened',
+      message: 'not JSON: Unexpected token',
+    });
+  });
+
+  it('stops listening when the window goes', async () => {
+    const desktop = fakeDesktop();
+    await mountApp();
+    expect(desktop.listeners()).toBe(2);
+    wrapper!.unmount();
+    wrapper = null;
+    expect(desktop.listeners()).toBe(0);
+  });
+});
+
+describe('Help in the browser', () => {
+  it('opens the glossary with F1 or the ? button, and About from the status bar', async () => {
+    const w = await mountApp();
+    const f1 = press('F1');
+    expect(f1.defaultPrevented).toBe(true);
+    await flushPromises();
+    expect(useUiStore().dialog).toBe('glossary');
+    useUiStore().closeDialog();
+    await w.get('button[data-action=glossary]').trigger('click');
+    expect(useUiStore().dialog).toBe('glossary');
+    useUiStore().closeDialog();
+    await w.get('button[data-action=about]').trigger('click');
+    expect(useUiStore().dialog).toBe('about');
+  });
+
+  it('does not cancel a run when Escape closes a dialog', async () => {
+    await mountApp();
+    const experiment = useExperimentStore();
+    await experiment.start();
+    expect(experiment.canCancel).toBe(true);
+    useUiStore().openDialog('glossary');
+    await flushPromises();
+    press('Escape');
+    await flushPromises();
+    expect(bridge.calls('cancelExperiment')).toHaveLength(0);
+    expect(experiment.phase).toBe('running');
+    // with the dialog gone, Escape cancels the run again
+    useUiStore().closeDialog();
+    await flushPromises();
+    press('Escape');
+    await flushPromises();
+    expect(bridge.calls('cancelExperiment')).toHaveLength(1);
+  });
 });
 
 describe('the app shell', () => {

@@ -1,10 +1,14 @@
 // @vitest-environment happy-dom
 // The Experiment view: lists the catalog (workloads with description, the guest kernel size,
-// techniques with their summary, native always on), starts the right spec, follows progress
-// events with one bar per technique, cancels, and opens Compare when the experiment finishes.
+// techniques with their summary, native always on), starts the right spec — with a bundled
+// workload or a kernel file of one's own, checked by the main process when it is chosen —,
+// follows progress events with one bar per technique, cancels, and opens Compare when the
+// experiment finishes.
 
 import { flushPromises, mount } from '@vue/test-utils';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type WorkbenchDesktopBridge } from '../../src-main/electron/desktop-channels';
+import { setDesktopBridge } from '../../src-renderer/desktop';
 import { type ActiveExperiment, type RunProgressView } from '../../shared/api';
 import { SPEC_DEFAULTS, type ExperimentSpec } from '../../shared/results';
 import { useCatalogStore } from '../../src-renderer/stores/catalog';
@@ -61,6 +65,8 @@ beforeEach(() => localStorage.clear());
 afterEach(() => {
   wrapper?.unmount();
   wrapper = null;
+  setDesktopBridge(undefined);
+  vi.restoreAllMocks();
 });
 
 describe('the Experiment view', () => {
@@ -119,6 +125,84 @@ describe('the Experiment view', () => {
       isa: 'strict',
       profile: 'modern',
     });
+  });
+
+  it('runs a kernel file chosen in the browser, as the image the main process made of it', async () => {
+    const w = await mountView();
+    bridge.handlers.prepareKernel = (r) => ({
+      name: r.file.name,
+      base64: 'aW1hZ2U=',
+      sha256: 'ab'.repeat(32),
+      bytes: 5,
+      assembled: true,
+      sourceBytes: atob(r.file.base64).length,
+    });
+    await w.get('[data-testid=kernel-source-file]').setValue(true);
+    expect(w.find('#workload').exists()).toBe(false);
+    expect(w.get('.field-problem').text()).toBe('choose a kernel file');
+    expect(w.get('button[type=submit]').attributes('disabled')).toBeDefined();
+    // the browser's file chooser: a transient <input type=file> the view clicks
+    vi.spyOn(HTMLInputElement.prototype, 'click').mockImplementation(function (
+      this: HTMLInputElement,
+    ) {
+      const file = new File(['bits 32\n'], 'mine.asm');
+      Object.defineProperty(this, 'files', { value: [file], configurable: true });
+      this.dispatchEvent(new Event('change'));
+    });
+    await w.get('button[data-action=choose-kernel]').trigger('click');
+    await settle();
+    expect(bridge.calls('prepareKernel')).toEqual([
+      { method: 'prepareKernel', file: { name: 'mine.asm', base64: btoa('bits 32\n') } },
+    ]);
+    expect(w.get('[data-testid=kernel-file]').text()).toMatch(
+      /mine\.asm, assembled to a 5 bytes.*image, SHA-256 abababababab…/,
+    );
+    await w.get('#n').setValue('7');
+    await w.get('form').trigger('submit');
+    await flushPromises();
+    const [start] = bridge.calls('startExperiment');
+    expect(start!.spec).toMatchObject({
+      kernel: { kind: 'file', name: 'mine.asm', sha256: 'ab'.repeat(32) },
+      append: 'n=7',
+    });
+    expect(start!.kernelFile).toEqual({ name: 'mine.asm', base64: 'aW1hZ2U=' });
+  });
+
+  it('shows why a chosen kernel file cannot run, and keeps the one chosen before', async () => {
+    const w = await mountView();
+    let answer: 'ok' | 'bad' = 'ok';
+    bridge.handlers.prepareKernel = (r) => {
+      if (answer === 'bad') throw new Error(`${r.file.name}:3:1: error: unknown mnemonic 'frob'`);
+      return {
+        name: r.file.name,
+        base64: r.file.base64,
+        sha256: 'cd'.repeat(32),
+        bytes: 9,
+        assembled: false,
+        sourceBytes: 9,
+      };
+    };
+    const desktop: WorkbenchDesktopBridge = {
+      saveExport: async () => ({ ok: true, value: null }),
+      saveFile: async () => ({ ok: true, value: null }),
+      openExperiment: async () => ({ ok: true, value: null }),
+      openKernel: async () => ({
+        ok: true,
+        value: { name: answer === 'ok' ? 'good.bin' : 'bad.asm', base64: btoa('123456789') },
+      }),
+      onMenuCommand: () => () => {},
+      onExperimentOpened: () => () => {},
+    };
+    setDesktopBridge(desktop); // in the app: the native open dialog
+    await w.get('[data-testid=kernel-source-file]').setValue(true);
+    await w.get('button[data-action=choose-kernel]').trigger('click');
+    await settle();
+    expect(w.get('[data-testid=kernel-file]').text()).toContain('good.bin');
+    answer = 'bad';
+    await w.get('button[data-action=choose-kernel]').trigger('click');
+    await settle();
+    expect(w.get('[role=alert]').text()).toBe("bad.asm:3:1: error: unknown mnemonic 'frob'");
+    expect(w.get('[data-testid=kernel-file]').text()).toContain('good.bin');
   });
 
   it('will not run an invalid n and says why', async () => {

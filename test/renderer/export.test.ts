@@ -1,17 +1,23 @@
 // @vitest-environment happy-dom
 // Export and open: the experiment as JSON / CSV / HTML made by the main process and downloaded
-// under its name and type; a chart as PNG; a `.vmwb.json` picked by the user imported, and a
-// corrupt one answered with the API's own error.
+// under its name and type; a chart as PNG or SVG; the PDF through the browser's print dialog; a
+// `.vmwb.json` picked by the user imported, and a corrupt one answered with the API's own
+// error. In the app (a desktop bridge present) the same actions go through the native dialogs.
 
 import { flushPromises, mount } from '@vue/test-utils';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type ExportFormat } from '../../shared/api';
 import ExportBar from '../../src-renderer/components/ExportBar.vue';
 import OpenFileButton from '../../src-renderer/components/OpenFileButton.vue';
+import { type WorkbenchDesktopBridge } from '../../src-main/electron/desktop-channels';
+import { setDesktopBridge } from '../../src-renderer/desktop';
 import {
-  exportChartPng,
+  exportChart,
   exportCurrent,
   openExperimentFile,
+  openExperimentWithDialog,
+  printableReportUrl,
+  showExperimentOpened,
 } from '../../src-renderer/export/actions';
 import { chartFileName } from '../../src-renderer/export/download';
 import { useResultsStore } from '../../src-renderer/stores/results';
@@ -60,6 +66,11 @@ beforeEach(() => {
       mimeType: MIME[r.format],
       text: `${r.format} of ${r.id}`,
     }),
+    exportChart: (r) => ({
+      fileName: `${r.id}-${r.chartId}.svg`,
+      mimeType: 'image/svg+xml',
+      text: `<svg id="${r.chartId}"/>`,
+    }),
     importExperiment: (r) => {
       if (r.text.trim().startsWith('{')) return { ...file, id: 'imported-1' };
       throw new Error(
@@ -70,6 +81,7 @@ beforeEach(() => {
 });
 afterEach(() => {
   vi.restoreAllMocks();
+  setDesktopBridge(undefined);
 });
 
 describe('export', () => {
@@ -121,12 +133,60 @@ describe('export', () => {
     });
   });
 
-  it('downloads a chart as PNG, drawn from its definition', () => {
+  it('downloads a chart as PNG, drawn from its definition', async () => {
     useResultsStore().set(file);
-    const name = exportChartPng('traps-by-cause');
+    const name = await exportChart('traps-by-cause', 'png');
     expect(name).toBe(`${file.id}-traps-by-cause.png`);
     expect(downloads).toEqual([{ name, href: 'data:image/png;base64,ZmFrZQ==' }]);
     expect(document.querySelectorAll('canvas')).toHaveLength(0); // the drawing canvas is gone
+  });
+
+  it('downloads a chart as SVG, drawn by the main process', async () => {
+    useResultsStore().set(file);
+    const name = await exportChart('traps-by-cause', 'svg');
+    expect(bridge.calls('exportChart')).toEqual([
+      { method: 'exportChart', id: file.id, chartId: 'traps-by-cause', format: 'svg' },
+    ]);
+    expect(name).toBe(`${file.id}-traps-by-cause.svg`);
+    const blob = blobs.get(downloads[0]!.href)!;
+    expect(blob.type).toBe('image/svg+xml;charset=utf-8');
+    expect(await blob.text()).toBe('<svg id="traps-by-cause"/>');
+  });
+
+  it('refuses a chart the experiment does not have', async () => {
+    useResultsStore().set(file);
+    expect(await exportChart('no-such-chart', 'svg')).toBeNull();
+    expect(useUiStore().notice?.title).toBe("There is no chart 'no-such-chart' to export");
+    expect(bridge.calls('exportChart')).toHaveLength(0);
+  });
+
+  it("opens the printable report in a new tab and raises the browser's print dialog", async () => {
+    useResultsStore().set(file);
+    const listeners: Record<string, () => void> = {};
+    const popup = {
+      print: vi.fn(),
+      addEventListener: (type: string, listener: () => void) => (listeners[type] = listener),
+    };
+    const open = vi.spyOn(window, 'open').mockReturnValue(popup as unknown as Window);
+    expect(await exportCurrent('pdf')).toBe(printableReportUrl(file.id));
+    expect(open).toHaveBeenCalledWith(
+      `/report/${encodeURIComponent(file.id)}/printable.html`,
+      '_blank',
+    );
+    expect(popup.print).not.toHaveBeenCalled();
+    listeners.load!();
+    expect(popup.print).toHaveBeenCalledOnce();
+    expect(useUiStore().notice?.title).toBe('The printable report opened in a new tab');
+  });
+
+  it('says what to do when the browser blocks the report tab', async () => {
+    useResultsStore().set(file);
+    vi.spyOn(window, 'open').mockReturnValue(null);
+    expect(await exportCurrent('pdf')).toBeNull();
+    expect(useUiStore().notice).toMatchObject({
+      kind: 'error',
+      title: 'The browser did not open the printable report',
+    });
   });
 
   it('makes safe image file names', () => {
@@ -163,5 +223,117 @@ describe('opening an experiment file', () => {
     expect(useResultsStore().file).toBeNull();
     expect(useUiStore().view).toBe('experiment');
     w.unmount();
+  });
+});
+
+describe('in the app (native dialogs)', () => {
+  function fakeDesktop(overrides: Partial<WorkbenchDesktopBridge> = {}) {
+    const calls: unknown[] = [];
+    const desktop: WorkbenchDesktopBridge = {
+      saveExport: async (r) => {
+        calls.push(['saveExport', r]);
+        return { ok: true, value: { path: `/home/me/${r.id}.${r.format}` } };
+      },
+      saveFile: async (r) => {
+        calls.push(['saveFile', r]);
+        return { ok: true, value: { path: `/home/me/${r.fileName}` } };
+      },
+      openExperiment: async () => ({ ok: true, value: { ...file, id: 'opened-1' } }),
+      openKernel: async () => ({ ok: true, value: null }),
+      onMenuCommand: () => () => {},
+      onExperimentOpened: () => () => {},
+      ...overrides,
+    };
+    setDesktopBridge(desktop);
+    return calls;
+  }
+
+  it.each(['json', 'csv', 'html', 'pdf'] as const)(
+    'saves the %s through the native save dialog',
+    async (format) => {
+      const calls = fakeDesktop();
+      useResultsStore().set(file);
+      expect(await exportCurrent(format)).toBe(`/home/me/${file.id}.${format}`);
+      expect(calls).toEqual([['saveExport', { id: file.id, format }]]);
+      expect(downloads).toHaveLength(0);
+      expect(bridge.calls('exportExperiment')).toHaveLength(0);
+      expect(useUiStore().notice).toEqual({
+        kind: 'info',
+        title: `Saved /home/me/${file.id}.${format}`,
+      });
+    },
+  );
+
+  it('says nothing when the save dialog is cancelled', async () => {
+    fakeDesktop({ saveExport: async () => ({ ok: true, value: null }) });
+    useResultsStore().set(file);
+    expect(await exportCurrent('csv')).toBeNull();
+    expect(useUiStore().notice).toBeNull();
+  });
+
+  it("shows the main process's error when saving fails", async () => {
+    fakeDesktop({ saveExport: async () => ({ ok: false, error: 'EACCES: permission denied' }) });
+    useResultsStore().set(file);
+    expect(await exportCurrent('pdf')).toBeNull();
+    expect(useUiStore().notice).toEqual({
+      kind: 'error',
+      title: 'The PDF report could not be exported',
+      message: 'EACCES: permission denied',
+    });
+  });
+
+  it('saves chart images through the native dialog: PNG as base64, SVG as text', async () => {
+    const calls = fakeDesktop();
+    useResultsStore().set(file);
+    expect(await exportChart('traps-by-cause', 'png')).toBe(
+      `/home/me/${file.id}-traps-by-cause.png`,
+    );
+    expect(await exportChart('traps-by-cause', 'svg')).toBe(
+      `/home/me/${file.id}-traps-by-cause.svg`,
+    );
+    expect(calls).toEqual([
+      ['saveFile', { fileName: `${file.id}-traps-by-cause.png`, base64: 'ZmFrZQ==' }],
+      [
+        'saveFile',
+        { fileName: `${file.id}-traps-by-cause.svg`, text: '<svg id="traps-by-cause"/>' },
+      ],
+    ]);
+    expect(downloads).toHaveLength(0);
+  });
+
+  it('opens an experiment through the native open dialog and shows it', async () => {
+    fakeDesktop();
+    expect(await openExperimentWithDialog()).toBe(true);
+    expect(useResultsStore().file?.id).toBe('opened-1');
+    expect(useUiStore().view).toBe('compare');
+  });
+
+  it('shows the reason when the opened file is refused', async () => {
+    fakeDesktop({
+      openExperiment: async () => ({
+        ok: false,
+        error: 'x.vmwb.json is not a VMM Workbench experiment',
+      }),
+    });
+    expect(await openExperimentWithDialog()).toBe(false);
+    expect(useUiStore().notice).toEqual({
+      kind: 'error',
+      title: 'The file could not be opened',
+      message: 'x.vmwb.json is not a VMM Workbench experiment',
+    });
+    expect(useResultsStore().file).toBeNull();
+  });
+
+  it('shows a file the operating system opened, or why it could not', async () => {
+    bridge.handlers.loadExperiment = (r) => ({ ...file, id: r.id });
+    expect(await showExperimentOpened({ fileName: 'a.vmwb.json', id: 'from-os' })).toBe(true);
+    expect(useResultsStore().file?.id).toBe('from-os');
+    expect(useUiStore().view).toBe('compare');
+    expect(await showExperimentOpened({ fileName: 'b.vmwb.json', error: 'not JSON' })).toBe(false);
+    expect(useUiStore().notice).toEqual({
+      kind: 'error',
+      title: 'b.vmwb.json could not be opened',
+      message: 'not JSON',
+    });
   });
 });

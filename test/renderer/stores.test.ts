@@ -47,7 +47,9 @@ function started(spec: ExperimentSpec): ActiveExperiment {
 }
 
 const draft = (d: Partial<ExperimentDraft> = {}): ExperimentDraft => ({
+  kernelSource: 'workload',
   workload: 'syscall',
+  kernelFile: null,
   techniques: ['trap-and-emulate'],
   isa: 'classic',
   profile: 'p4-2006',

@@ -63,7 +63,7 @@ export const SAMPLE_CATALOG: Catalog = {
   apiVersion: 1,
   appVersion: '0.1.0',
   engineVersion: '0.1.0',
-  schemaVersion: 1,
+  schemaVersion: 2,
   techniques: [
     { id: 'native', name: 'Native', summary: 'the bare machine', reference: 'TECHNIQUES.md' },
     {
@@ -76,7 +76,7 @@ export const SAMPLE_CATALOG: Catalog = {
       id: 'binary-translation',
       name: 'Binary translation',
       summary: 'kernel code is translated before it runs',
-      reference: 'lecture §5',
+      reference: 'lecture §6',
     },
   ],
   workloads: [
