@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiEvent, type Catalog, type PreparedKernel } from '../../shared/api';
 import { buildCharts } from '../../shared/charts';
+import { compareExperiments } from '../../shared/experiment-pair';
 import { type HistoryFile, SCHEMA_VERSION, SPEC_DEFAULTS } from '../../shared/results';
 import { ENGINE_VERSION } from '../../src-main/engine/version';
 import { APP_VERSION } from '../../src-main/host/app-version';
@@ -198,6 +199,49 @@ describe('exports', () => {
     expect(
       await refused({ method: 'exportChart', id: saved.id, chartId: '../x', format: 'svg' }),
     ).toMatch(/^invalid request: chartId: /);
+  });
+
+  it('draws the charts comparing two experiments as SVG too', async () => {
+    const pairCharts = compareExperiments(saved, saved).charts;
+    expect(pairCharts.length).toBeGreaterThan(0);
+    for (const chart of pairCharts) {
+      const file = await call<{ fileName: string; text: string }>({
+        method: 'exportChart',
+        id: saved.id,
+        versus: saved.id,
+        chartId: chart.id,
+        format: 'svg',
+      });
+      expect(file.fileName).toBe(`${saved.id}-vs-${saved.id}-${chart.id}.svg`);
+      expect(file.text).toContain('</svg>');
+    }
+    // a single experiment has no pair charts, and the pair has not the single ones
+    expect(
+      await refused({
+        method: 'exportChart',
+        id: saved.id,
+        chartId: pairCharts[0]!.id,
+        format: 'svg',
+      }),
+    ).toMatch(/^experiment '.*' has no chart/);
+    expect(
+      await refused({
+        method: 'exportChart',
+        id: saved.id,
+        versus: saved.id,
+        chartId: 'traps-by-cause',
+        format: 'svg',
+      }),
+    ).toMatch(/^the comparison of '.*' with '.*' has no chart 'traps-by-cause'/);
+    expect(
+      await refused({
+        method: 'exportChart',
+        id: saved.id,
+        versus: 'no-such-experiment',
+        chartId: pairCharts[0]!.id,
+        format: 'svg',
+      }),
+    ).toMatch(/no-such-experiment/);
   });
 
   it('makes the printable report: charts as images, no scripts', async () => {
