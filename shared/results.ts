@@ -3,11 +3,21 @@
 // Defined once, here, as zod schemas; the TypeScript types are inferred from them. The engine
 // builds these objects, the service validates saved files with them, the reports and the
 // renderer read them. TECHNIQUES.md "What every run reports" is the specification.
+// The schemas describe the current results format only: files of older formats are brought
+// up to it by the migration chain (migrations.ts) before they are validated (parseVersionedJson).
 
 import { z } from 'zod';
+import { migrateResults } from './migrations';
 
-/** Bumped on any incompatible change to the shapes below. */
-export const SCHEMA_VERSION = 1;
+/**
+ * The results format this app writes, carried by every file and every RunResult. Bumped on any
+ * change to the shapes below that an older file does not already satisfy, together with a new
+ * step in migrations.ts that turns the previous format into this one.
+ *   1: the first release
+ *   2: every RunResult carries schemaVersion; silentSensitive and culprit are required (null
+ *      when there is nothing to report)
+ */
+export const SCHEMA_VERSION = 2;
 
 const count = z.number().int().nonnegative();
 /** modeled cycles: event counts × integer unit costs, so always integers */
@@ -192,6 +202,8 @@ export const RunResultSchema = z.object({
   }),
   cmdline: z.string(),
   seed: z.number().int().nonnegative(),
+  /** the results format, so that a run taken out of its file still says what it is */
+  schemaVersion: z.literal(SCHEMA_VERSION),
   engineVersion: z.string(),
   // ---- outcome
   /** completed: the guest exited or halted by itself; did-not-finish: budget, watchdog or
@@ -234,9 +246,9 @@ export const RunResultSchema = z.object({
   equivalent: z.boolean().nullable(),
   firstDivergence: DivergenceSchema.nullable(),
   /** null when the technique does not run the guest kernel deprivileged on classic x86 */
-  silentSensitive: SilentSensitiveSchema.nullable().default(null),
+  silentSensitive: SilentSensitiveSchema.nullable(),
   /** when not equivalent: the silent sensitive instruction that most likely caused it */
-  culprit: SilentEffectSchema.nullable().default(null),
+  culprit: SilentEffectSchema.nullable(),
   /** the serial output itself (latin-1), cut at 256 KiB (the hash covers all of it) */
   outputText: z.string(),
   outputTruncated: z.boolean(),
@@ -301,8 +313,12 @@ export function describeSchemaError(error: z.ZodError): string {
     .join('; ');
 }
 
-/** Parse JSON text that must carry this app's schemaVersion and match `schema`; throws an
- *  Error naming the first problems (field paths) when it does not. */
+/**
+ * Parse JSON text holding results of any format this app reads: migrate it to the current
+ * format (in memory: nothing is written back), then check it against `schema`. Throws an Error
+ * naming the problem: not JSON, no schemaVersion, a newer app's format, the first bad fields
+ * (their paths).
+ */
 export function parseVersionedJson<T>(text: string, schema: z.ZodType<T>): T {
   let json: unknown;
   try {
@@ -310,18 +326,14 @@ export function parseVersionedJson<T>(text: string, schema: z.ZodType<T>): T {
   } catch (e) {
     throw new Error(`not JSON: ${(e as Error).message}`);
   }
-  const version = (json as { schemaVersion?: unknown } | null)?.schemaVersion;
-  if (typeof json === 'object' && json !== null && version !== SCHEMA_VERSION) {
-    throw new Error(
-      `schemaVersion ${JSON.stringify(version)} is not ${SCHEMA_VERSION} (this app's results format)`,
-    );
-  }
-  const parsed = schema.safeParse(json);
+  const { value } = migrateResults(json, SCHEMA_VERSION);
+  const parsed = schema.safeParse(value);
   if (!parsed.success) throw new Error(describeSchemaError(parsed.error));
   return parsed.data;
 }
 
-/** Parse a results.json text; throws an Error naming the first problems when it is not one. */
+/** Parse a results.json text of any format this app reads, as the current format; throws an
+ *  Error naming the problem when it is not one. */
 export function parseResultsFile(text: string): ResultsFile {
   return parseVersionedJson(text, ResultsFileSchema);
 }

@@ -242,7 +242,15 @@ function identity(
   spec: RunSpec,
 ): Pick<
   RunResult,
-  'technique' | 'isa' | 'profile' | 'workload' | 'kernel' | 'cmdline' | 'seed' | 'engineVersion'
+  | 'technique'
+  | 'isa'
+  | 'profile'
+  | 'workload'
+  | 'kernel'
+  | 'cmdline'
+  | 'seed'
+  | 'schemaVersion'
+  | 'engineVersion'
 > {
   const exp = spec.experiment;
   return {
@@ -258,6 +266,7 @@ function identity(
     },
     cmdline: multibootCommandLine(spec.kernelPath, kernelArguments(exp)),
     seed: exp.seed,
+    schemaVersion: SCHEMA_VERSION,
     engineVersion: ENGINE_VERSION,
   };
 }

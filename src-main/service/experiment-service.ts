@@ -143,8 +143,10 @@ export class ExperimentService {
 
   /**
    * Add an experiment file the user opened (a saved `.vmwb.json` or a results.json) to the
-   * history under a new id, so the original is never overwritten. Throws an Error naming the
-   * problem (not JSON, another schema version, the first bad field) when it is not one.
+   * history under a new id, so the original is never overwritten. A file of an older results
+   * format is migrated, and the history keeps the current format. Throws an Error naming the
+   * problem (not JSON, no schemaVersion, a newer app's format, the first bad field) when it is
+   * not one.
    */
   async import(text: string): Promise<HistoryFile> {
     const results = parseResultsFile(text);

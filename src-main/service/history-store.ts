@@ -1,9 +1,11 @@
 // The experiment history on disk: `<dataDir>/experiments/<id>.json`, one HistoryFile per
-// experiment. It owns reading (every file checked against HistoryFileSchema), writing (atomic:
-// a temporary file in the same folder, then rename, so a crash or a full disk never leaves a
-// half-written experiment where a complete one is expected), and deleting one file. A file it
-// cannot read is reported, never repaired, overwritten or deleted: it may be a newer app's
-// format or the only copy of someone's results.
+// experiment. It owns reading (every file migrated to the current results format, then checked
+// against HistoryFileSchema), writing (atomic: a temporary file in the same folder, then
+// rename, so a crash or a full disk never leaves a half-written experiment where a complete one
+// is expected), and deleting one file. A file of an older format is migrated in memory each
+// time it is read and never rewritten: the user's files are not changed behind their back (an
+// older app may still read them). A file it cannot read is reported, never repaired,
+// overwritten or deleted: it may be a newer app's format or the only copy of someone's results.
 
 import { open, readdir, readFile, rename, rm, mkdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -154,7 +156,8 @@ export class HistoryStore {
   }
 }
 
-/** Parse a history file's text; throws an Error naming the first problems (field paths). */
+/** Parse a history file's text of any results format this app reads, as the current format
+ *  (in memory only); throws an Error naming the problem (the version, the first field paths). */
 export function parseHistoryFile(text: string): HistoryFile {
   return parseVersionedJson(text, HistoryFileSchema);
 }

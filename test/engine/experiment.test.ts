@@ -11,6 +11,7 @@ import {
   type ExperimentSpec,
   type RunResult,
   RunResultSchema,
+  SCHEMA_VERSION,
   SPEC_DEFAULTS,
 } from '../../shared/results';
 import { assemble } from '../../src-main/engine/asm/assembler';
@@ -61,9 +62,10 @@ describe('runExperiment on the guest kernel (native)', () => {
     expect(JSON.stringify(withoutHost(b))).toBe(JSON.stringify(withoutHost(a)));
   });
 
-  it('records identity: technique, isa, profile, workload, kernel hash, seed, engine version', () => {
+  it('records identity: results format, technique, isa, profile, workload, kernel hash, seed, engine version', () => {
     const r = run(workloadSpec('isprime', 100, { seed: 7, profile: 'core2-2007' }));
     expect(r).toMatchObject({
+      schemaVersion: SCHEMA_VERSION,
       technique: 'native',
       isa: 'classic',
       profile: 'core2-2007',

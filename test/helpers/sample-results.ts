@@ -102,6 +102,7 @@ export function sampleRun(p: SampleRunParams): RunResult {
     kernel: { name: kernelName, sha256: sha256(KERNEL_BYTES + build), bytes: 12_288, build },
     cmdline: p.kernelName === null ? `workload=${SAMPLE_WORKLOAD} n=1000` : 'n=1000',
     seed: 0,
+    schemaVersion: SCHEMA_VERSION,
     engineVersion: '0.1.0-test',
     status: p.status ?? 'completed',
     end: { reason: 'exit', exitCode: 0, eip: null, detail: 'isa-debug-exit 0' },

@@ -368,7 +368,7 @@ describe('the history folder', () => {
       'wrong-schema.json': JSON.stringify({
         ...good,
         id: 'wrong-schema',
-        runs: [{ technique: 1 }],
+        runs: [{ ...good.runs[0], technique: 1 }],
       }),
       'future.json': JSON.stringify({ ...good, id: 'future', schemaVersion: 99 }),
       'renamed.json': JSON.stringify(good),
@@ -388,7 +388,9 @@ describe('the history folder', () => {
     const error = (f: string) => problems.find((p) => p.file === f)!.error;
     expect(error('corrupt.json')).toMatch(/^not JSON: /);
     expect(error('wrong-schema.json')).toMatch(/^runs\.0\.technique: /);
-    expect(error('future.json')).toMatch(/schemaVersion 99 is not 1/);
+    expect(error('future.json')).toBe(
+      'written by a newer version of VMM Workbench (results format 99; this app reads formats 1 to 2)',
+    );
     expect(error('renamed.json')).toMatch(/does not match the file name/);
     for (const [name, text] of Object.entries(files)) {
       expect(readFileSync(path.join(dir, name), 'utf8')).toBe(text);
@@ -419,6 +421,72 @@ describe('the history folder', () => {
     const a = await oneExperiment(svc);
     const b = await oneExperiment(svc);
     expect((await svc.listHistory()).entries.map((e) => e.id)).toEqual([b.id, a.id]);
+  });
+});
+
+describe('saved results of an older format (test/fixtures/results/)', () => {
+  /** a real v1 file (results.json of the last v1 release, which is also a history file) */
+  const V1_NAME = 'v1-syscall-before-silent-sensitive.json';
+  const v1Text = readFileSync(new URL(`../fixtures/results/${V1_NAME}`, import.meta.url), 'utf8');
+  const v1 = JSON.parse(v1Text) as { id: string; runs: Record<string, unknown>[] };
+
+  it('the history lists and loads a v1 file, migrated in memory, and never rewrites it', async () => {
+    const svc = service();
+    mkdirSync(svc.historyDir, { recursive: true });
+    const file = path.join(svc.historyDir, `${v1.id}.json`);
+    writeFileSync(file, v1Text);
+    const { entries, problems } = await svc.listHistory();
+    expect(problems).toEqual([]);
+    expect(entries.map((e) => e.id)).toEqual([v1.id]);
+    expect(entries[0]!.runs.map((r) => [r.technique, r.status])).toEqual([
+      ['native', 'completed'],
+      ['trap-and-emulate', 'completed'],
+    ]);
+    const loaded = await svc.load(v1.id);
+    expect(HistoryFileSchema.parse(loaded)).toEqual(loaded);
+    expect(loaded.schemaVersion).toBe(SCHEMA_VERSION);
+    expect(loaded.runs.map((r) => [r.schemaVersion, r.silentSensitive, r.culprit])).toEqual([
+      [SCHEMA_VERSION, null, null],
+      [SCHEMA_VERSION, null, null],
+    ]);
+    // byte for byte as it was, and nothing was written (no temporary file, no rename)
+    expect(readFileSync(file, 'utf8')).toBe(v1Text);
+    expect(readdirSync(svc.historyDir)).toEqual([`${v1.id}.json`]);
+    expect(fsSpy.calls).toEqual([]);
+  });
+
+  it('importing a v1 file saves its migrated, current form under a new id', async () => {
+    const svc = service({ now: () => new Date('2027-02-03T04:05:06.789Z') });
+    const imported = await svc.import(v1Text);
+    expect(imported.id).not.toBe(v1.id);
+    expect(imported.id).toMatch(/^2027-02-03T04-05-06-789Z-[0-9a-f]{6}$/);
+    expect(imported.schemaVersion).toBe(SCHEMA_VERSION);
+    expect(imported.runs.every((r) => r.schemaVersion === SCHEMA_VERSION)).toBe(true);
+    expect(imported.runs.map((r) => r.technique)).toEqual(['native', 'trap-and-emulate']);
+    expect(imported.runs[1]!.outputHash).toBe(v1.runs[1]!.outputHash);
+    // on disk: the current format, which reads back as itself
+    const saved = JSON.parse(
+      readFileSync(path.join(svc.historyDir, `${imported.id}.json`), 'utf8'),
+    ) as HistoryFile;
+    expect(saved.schemaVersion).toBe(SCHEMA_VERSION);
+    for (const run of saved.runs) {
+      expect(run).toMatchObject({ schemaVersion: SCHEMA_VERSION, silentSensitive: null });
+      expect(run).toHaveProperty('culprit', null);
+    }
+    expect(HistoryFileSchema.parse(saved)).toEqual(imported);
+    expect(await svc.load(imported.id)).toEqual(imported);
+  });
+
+  it('importing a file of a newer app is refused, saying so, and saves nothing', async () => {
+    const svc = service();
+    const newer = JSON.stringify({ ...v1, schemaVersion: SCHEMA_VERSION + 1 });
+    await expect(svc.import(newer)).rejects.toThrow(
+      `written by a newer version of VMM Workbench (results format ${SCHEMA_VERSION + 1}; this app reads formats 1 to ${SCHEMA_VERSION})`,
+    );
+    await expect(svc.import('{"spec": {}, "runs": []}')).rejects.toThrow(
+      /^schemaVersion is missing: not a VMM Workbench results file$/,
+    );
+    expect(existsSync(svc.historyDir)).toBe(false);
   });
 });
 

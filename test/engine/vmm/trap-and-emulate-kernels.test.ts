@@ -85,6 +85,12 @@ const CLASSIC_DIVERGES: Readonly<Record<string, Divergence>> = {
       detail: 'the guest wrote 126 (0x7e) to isa-debug-exit',
     },
   },
+  // the one-file kernel a user gives the app: mov eax, cs shows RPL 1, the real CPL
+  standalone: {
+    line: 2,
+    expected: 'cs rpl = 0',
+    actual: 'cs rpl = 1',
+  },
   // sidt at CPL 1 shows the real IDTR, the hypervisor's (base: the first page above the
   // guest's 4 MiB of RAM), not the one the guest loaded; the phase-7 sidt line differs the
   // same way (and so does the sum of what it reads there: all ones, the unassigned bus).
@@ -145,6 +151,7 @@ it('the folder holds the machine issue’s kernels and hunt.asm', () => {
       'paging',
       'rings',
       'sensitive',
+      'standalone',
       'strings',
       'syscall',
       'timer',

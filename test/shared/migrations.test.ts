@@ -1,0 +1,254 @@
+// Saved results of older formats keep loading: the migration chain brings a real v1 file
+// (test/fixtures/results/, written by the last v1 release) to the current format without
+// touching its input, every error names the version or the field, and parseResultsFile /
+// parseVersionedJson migrate before they validate. The history folder and the import are
+// tested with the service (test/service/experiment-service.test.ts).
+
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  LATEST_RESULTS_FORMAT,
+  MIGRATION_STEPS,
+  MigrationError,
+  migrateResults,
+  migrateRunResult,
+  OLDEST_RESULTS_FORMAT,
+} from '../../shared/migrations';
+import {
+  HistoryFileSchema,
+  parseResultsFile,
+  parseVersionedJson,
+  ResultsFileSchema,
+  RunResultSchema,
+  SCHEMA_VERSION,
+} from '../../shared/results';
+import { sampleResults } from '../helpers/sample-results';
+
+const fixture = (name: string): string =>
+  readFileSync(new URL(`../fixtures/results/${name}`, import.meta.url), 'utf8');
+
+/** a v1 file from before silentSensitive and culprit existed */
+const V1_OLD = fixture('v1-syscall-before-silent-sensitive.json');
+/** the same v1 file as the last v1 release wrote it, with both fields */
+const V1 = fixture('v1-syscall.json');
+
+type Json = Record<string, unknown>;
+const runsOf = (file: unknown): Json[] => (file as { runs: Json[] }).runs;
+
+/** `value` without the fields `keys`. */
+function without(value: object, ...keys: string[]): Json {
+  const copy = { ...value } as Json;
+  for (const k of keys) delete copy[k];
+  return copy;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** The MigrationError `fn` throws (fails the test on any other outcome, a TypeError included). */
+function migrationError(fn: () => unknown): MigrationError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof MigrationError) return e;
+    throw e;
+  }
+  throw new Error('expected a MigrationError');
+}
+
+describe('the migration chain', () => {
+  it('has one step per format, from the oldest to the one this app writes', () => {
+    expect(OLDEST_RESULTS_FORMAT).toBe(1);
+    expect(LATEST_RESULTS_FORMAT).toBe(SCHEMA_VERSION);
+    expect(SCHEMA_VERSION).toBe(2);
+    MIGRATION_STEPS.forEach((step, i) => {
+      expect(step.from).toBe(OLDEST_RESULTS_FORMAT + i);
+      expect(step.to).toBe(step.from + 1);
+      expect(step.summary).not.toBe('');
+    });
+  });
+
+  it('the fixtures are real v1 files', () => {
+    for (const text of [V1, V1_OLD]) {
+      const json = JSON.parse(text) as Json;
+      expect(json.schemaVersion).toBe(1);
+      expect(runsOf(json).map((r) => r.technique)).toEqual(['native', 'trap-and-emulate']);
+      for (const run of runsOf(json)) expect(run).not.toHaveProperty('schemaVersion');
+    }
+    for (const run of runsOf(JSON.parse(V1_OLD))) {
+      expect(run).not.toHaveProperty('silentSensitive');
+      expect(run).not.toHaveProperty('culprit');
+    }
+    expect(V1.length + V1_OLD.length).toBeLessThan(200_000);
+  });
+});
+
+describe('results format 1 → 2', () => {
+  it('migrates a v1 file from before silentSensitive existed, and it validates', () => {
+    const input = JSON.parse(V1_OLD) as Json;
+    const { value, from, steps } = migrateResults(input);
+    expect(from).toBe(1);
+    expect(steps).toBe(1);
+    const file = HistoryFileSchema.parse(value);
+    expect(file.schemaVersion).toBe(2);
+    expect(file.id).toBe(input.id);
+    expect(file.createdAt).toBe(input.createdAt);
+    expect(file.spec).toEqual(input.spec);
+    file.runs.forEach((run, i) => {
+      expect(run.schemaVersion).toBe(2);
+      expect(run.silentSensitive).toBeNull();
+      expect(run.culprit).toBeNull();
+      // nothing else changes
+      expect(without(run, 'schemaVersion', 'silentSensitive', 'culprit')).toEqual(runsOf(input)[i]);
+    });
+    expect(ResultsFileSchema.safeParse(value).success).toBe(true);
+  });
+
+  it('keeps silentSensitive and culprit when a v1 file has them', () => {
+    const input = JSON.parse(V1) as Json;
+    const tae = runsOf(input)[1]!;
+    expect(tae.silentSensitive).toMatchObject({ executed: 273 });
+    const file = parseResultsFile(V1);
+    expect(file.runs[1]!.silentSensitive).toEqual(tae.silentSensitive);
+    expect(file.runs[1]!.culprit).toBeNull();
+    expect(file.runs[0]!.silentSensitive).toBeNull();
+    // and the same runs as the file without them, otherwise
+    const old = parseResultsFile(V1_OLD);
+    expect(file.runs.map((r) => ({ ...r, silentSensitive: null }))).toEqual(old.runs);
+  });
+
+  it('never changes its input, and the result shares nothing with it', () => {
+    const input = deepFreeze(JSON.parse(V1_OLD) as Json);
+    const before = JSON.stringify(input);
+    const { value } = migrateResults(input);
+    expect(JSON.stringify(input)).toBe(before);
+    expect(value).not.toBe(input);
+    const migrated = value as { spec: Json; runs: Json[] };
+    migrated.spec.append = 'changed';
+    (migrated.runs[0]!.end as Json).detail = 'changed';
+    expect(JSON.stringify(input)).toBe(before);
+  });
+
+  it('replaces whatever a v1 run had as schemaVersion', () => {
+    const input = JSON.parse(V1_OLD) as Json;
+    runsOf(input)[0]!.schemaVersion = 7;
+    expect(runsOf(migrateResults(input).value).map((r) => r.schemaVersion)).toEqual([2, 2]);
+  });
+
+  it('names the field when a v1 file is not shaped like one, instead of crashing', () => {
+    const base = JSON.parse(V1_OLD) as Json;
+    const error = (file: Json) => migrationError(() => migrateResults(file)).message;
+    expect(error({ ...base, runs: 'nope' })).toBe('runs: expected a list, got a string');
+    expect(error({ ...base, runs: { 0: {} } })).toBe('runs: expected a list, got an object');
+    expect(error({ schemaVersion: 1, spec: base.spec })).toBe('runs: missing');
+    expect(error({ ...base, runs: [runsOf(base)[0], 42] })).toBe(
+      'runs.1: expected an object, got a number',
+    );
+    expect(error({ ...base, runs: [null] })).toBe('runs.0: expected an object, got null');
+    expect(error({ ...base, runs: [[]] })).toBe('runs.0: expected an object, got a list');
+  });
+
+  it('leaves the rest to the schema, which names the bad field of the migrated file', () => {
+    const base = JSON.parse(V1_OLD) as Json;
+    const text = JSON.stringify({ ...base, runs: [{ ...runsOf(base)[0], technique: 1 }] });
+    expect(() => parseResultsFile(text)).toThrow(/^runs\.0\.technique: /);
+    expect(() =>
+      parseResultsFile('{"schemaVersion": 1, "spec": {"kernel": 7}, "runs": []}'),
+    ).toThrow(/^spec\.kernel/);
+  });
+});
+
+describe('reading results of any format', () => {
+  it('parseResultsFile and parseVersionedJson migrate, then validate', () => {
+    const file = parseResultsFile(V1_OLD);
+    expect(file.schemaVersion).toBe(SCHEMA_VERSION);
+    expect(file.runs.every((r) => r.schemaVersion === SCHEMA_VERSION)).toBe(true);
+    const history = parseVersionedJson(V1_OLD, HistoryFileSchema);
+    expect(history.id).toBe((JSON.parse(V1_OLD) as Json).id);
+    expect(history.runs).toEqual(file.runs);
+  });
+
+  it('reads a current file as it is: no step, the same object', () => {
+    const current = sampleResults();
+    const { value, from, steps } = migrateResults(current);
+    expect(value).toBe(current);
+    expect([from, steps]).toEqual([SCHEMA_VERSION, 0]);
+    expect(parseResultsFile(JSON.stringify(current))).toStrictEqual(current);
+  });
+
+  it('requires silentSensitive and culprit in the current format (no defaults)', () => {
+    const current = sampleResults();
+    const run = without(current.runs[0]!, 'silentSensitive');
+    expect(() => parseResultsFile(JSON.stringify({ ...current, runs: [run] }))).toThrow(
+      /^runs\.0\.silentSensitive: /,
+    );
+    const unversioned = without(current.runs[0]!, 'schemaVersion');
+    expect(() => parseResultsFile(JSON.stringify({ ...current, runs: [unversioned] }))).toThrow(
+      /^runs\.0\.schemaVersion: /,
+    );
+  });
+
+  it('refuses a file of a newer app, saying so', () => {
+    const newer = { ...sampleResults(), schemaVersion: 3 };
+    const message =
+      'written by a newer version of VMM Workbench (results format 3; this app reads formats 1 to 2)';
+    expect(migrationError(() => migrateResults(newer)).message).toBe(message);
+    expect(() => parseResultsFile(JSON.stringify(newer))).toThrow(message);
+  });
+
+  it('refuses a file without a usable schemaVersion', () => {
+    const unversioned = without(sampleResults(), 'schemaVersion');
+    const error = (json: unknown) => migrationError(() => migrateResults(json)).message;
+    expect(error(unversioned)).toBe('schemaVersion is missing: not a VMM Workbench results file');
+    expect(() => parseResultsFile(JSON.stringify(unversioned))).toThrow(/schemaVersion is missing/);
+    expect(error({ ...unversioned, schemaVersion: '2' })).toBe(
+      'schemaVersion "2" is not a whole number: not a VMM Workbench results file',
+    );
+    expect(error({ ...unversioned, schemaVersion: 1.5 })).toMatch(
+      /^schemaVersion 1\.5 is not a whole/,
+    );
+    expect(error({ ...unversioned, schemaVersion: null })).toMatch(/^schemaVersion null is not a/);
+    expect(error({ ...unversioned, schemaVersion: 0 })).toBe(
+      'schemaVersion 0 is not a results format (formats start at 1)',
+    );
+    expect(error({ ...unversioned, schemaVersion: -2 })).toMatch(
+      /^schemaVersion -2 is not a results format/,
+    );
+  });
+
+  it('refuses garbage with a message, never a TypeError', () => {
+    expect(() => parseResultsFile('garbage')).toThrow(/^not JSON: /);
+    expect(() => parseResultsFile('')).toThrow(/^not JSON: /);
+    const error = (json: unknown) => migrationError(() => migrateResults(json)).message;
+    expect(error(42)).toBe(
+      'not a VMM Workbench results file: the top level is a number, not an object',
+    );
+    expect(error(null)).toMatch(/the top level is null, not an object$/);
+    expect(error([{ schemaVersion: 1 }])).toMatch(/the top level is a list, not an object$/);
+    expect(error('{"schemaVersion": 1}')).toMatch(/the top level is a string, not an object$/);
+    expect(() => parseResultsFile('[]')).toThrow(/not a VMM Workbench results file/);
+  });
+});
+
+describe('a RunResult taken out of its file', () => {
+  it('says its format itself, and one without it is format 1', () => {
+    const v1Run = runsOf(JSON.parse(V1_OLD))[1]!;
+    const { value, from, steps } = migrateRunResult(v1Run);
+    expect([from, steps]).toEqual([1, 1]);
+    const run = RunResultSchema.parse(value);
+    expect(run).toMatchObject({ schemaVersion: 2, technique: 'trap-and-emulate', culprit: null });
+    expect(v1Run).not.toHaveProperty('schemaVersion');
+
+    const current = sampleResults().runs[0]!;
+    expect(migrateRunResult(current)).toEqual({ value: current, from: 2, steps: 0 });
+    expect(
+      migrationError(() => migrateRunResult({ ...current, schemaVersion: 9 })).message,
+    ).toMatch(/^written by a newer version of VMM Workbench \(results format 9;/);
+    expect(migrationError(() => migrateRunResult('run')).message).toMatch(/^not a RunResult/);
+  });
+});
