@@ -172,14 +172,15 @@ function partialNote(runs: readonly RunResult[], labels: readonly string[]): str
   return partial.length > 0 ? ` Partial metrics: ${partial.join(', ')}.` : '';
 }
 
-function titlePlugin(title: string): { [key: string]: JsonValue } {
+/** The title and bottom legend every chart of the workbench has. */
+export function titlePlugin(title: string): { [key: string]: JsonValue } {
   return {
     title: { display: true, text: title, font: { size: 15 } },
     legend: { display: true, position: 'bottom' },
   };
 }
 
-function axisTitle(text: string): { [key: string]: JsonValue } {
+export function axisTitle(text: string): { [key: string]: JsonValue } {
   return { display: true, text };
 }
 

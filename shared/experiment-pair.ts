@@ -13,15 +13,16 @@
 // view's numbers table does.
 
 import {
+  axisTitle,
   type ChartDataset,
   type ChartDefinition,
-  type JsonValue,
   describeDivergence,
   modeledMips,
   nativeRun,
   overheadVsNative,
   paletteColor,
   runLabels,
+  titlePlugin,
 } from './charts';
 import { type ExperimentSpec, type HistoryFile, type RunResult } from './results';
 
@@ -338,17 +339,6 @@ export function specDifferencesTable(differences: readonly SpecDifference[]): Pa
 }
 
 // ---- charts
-
-function titlePlugin(title: string): { [key: string]: JsonValue } {
-  return {
-    title: { display: true, text: title, font: { size: 15 } },
-    legend: { display: true, position: 'bottom' },
-  };
-}
-
-function axisTitle(text: string): { [key: string]: JsonValue } {
-  return { display: true, text };
-}
 
 /** What every pair chart's description adds: partial runs, one-sided techniques, spec
  *  differences — the reasons two bars may not be comparable. */
