@@ -29,9 +29,6 @@ import { ISA_VARIANTS } from '../engine/isa/types';
 import { decodeBytes } from '../engine/machine/bus';
 import { listProfiles } from '../engine/metrics/profiles';
 import { listTechniques } from '../engine/vmm';
-import { assemble } from '../engine/asm/assembler';
-import { AsmError } from '../engine/asm/diagnostics';
-import { parseMultibootHeader } from '../engine/machine/multiboot';
 import { sha256Hex } from '../engine/metrics/sha256';
 import { ENGINE_VERSION } from '../engine/version';
 import { APP_VERSION } from '../host/app-version';
@@ -92,7 +89,7 @@ export class WorkbenchBackend {
       case 'catalog':
         return this.catalog();
       case 'prepareKernel':
-        return prepareKernel(r.file);
+        return this.prepareKernel(r.file);
       case 'startExperiment':
         return this.start(r.spec, r.kernelFile);
       case 'cancelExperiment': {
@@ -153,6 +150,22 @@ export class WorkbenchBackend {
     };
   }
 
+  /** A kernel file the user picked, checked and made runnable (src-main/host/kernel-file.ts). */
+  private async prepareKernel(upload: KernelUpload): Promise<PreparedKernel> {
+    const source = decodeBytes(upload.base64);
+    if (!source) throw new Error(`file.base64: ${upload.name} is not valid base64`);
+    if (source.length === 0) throw new Error(`${upload.name} is empty: it cannot be a kernel`);
+    const { image, assembled } = await this.service.prepareKernel(upload.name, source);
+    return {
+      name: upload.name,
+      base64: Buffer.from(image).toString('base64'),
+      sha256: sha256Hex(image),
+      bytes: image.length,
+      assembled,
+      sourceBytes: source.length,
+    };
+  }
+
   private start(spec: unknown, upload?: { name: string; base64: string }): ActiveExperiment {
     let kernelFile;
     if (upload) {
@@ -202,46 +215,6 @@ export class WorkbenchBackend {
 
 function active(h: ExperimentHandle): ActiveExperiment {
   return { id: h.id, spec: h.spec, runs: h.snapshot() };
-}
-
-/**
- * Check a kernel file the user picked and make it runnable: NASM source (`.asm`) is assembled
- * here, as the CLI does (there is no folder to %include from: the source must stand alone),
- * and the image must carry a multiboot header the loader accepts. Errors name the file and,
- * for source, the line and column.
- */
-export function prepareKernel(upload: KernelUpload): PreparedKernel {
-  const source = decodeBytes(upload.base64);
-  if (!source) throw new Error(`file.base64: ${upload.name} is not valid base64`);
-  if (source.length === 0) throw new Error(`${upload.name} is empty: it cannot be a kernel`);
-  const assembled = /\.asm$/i.test(upload.name);
-  let image = source;
-  if (assembled) {
-    try {
-      image = assemble(Buffer.from(source).toString('latin1'), { file: upload.name }).bytes;
-    } catch (e) {
-      if (!(e instanceof AsmError)) throw e;
-      const hint = /include/i.test(e.message)
-        ? ' (a kernel given to the app is one file: inline what it includes, or assemble it with `vmm-workbench asm -I` and give the image)'
-        : '';
-      throw new Error(`${e.format()}${hint}`);
-    }
-  }
-  try {
-    parseMultibootHeader(image);
-  } catch (e) {
-    throw new Error(
-      `${upload.name}${assembled ? ' (assembled)' : ''} cannot boot: ${(e as Error).message}`,
-    );
-  }
-  return {
-    name: upload.name,
-    base64: Buffer.from(image).toString('base64'),
-    sha256: sha256Hex(image),
-    bytes: image.length,
-    assembled,
-    sourceBytes: source.length,
-  };
 }
 
 /** A saved experiment as a file to hand to the user. */

@@ -23,6 +23,7 @@ import {
   type PlannedRun,
   prepareExperiment,
 } from './experiment-spec';
+import { type PreparedImage } from '../host/kernel-file';
 import { type HistoryListing, HistoryStore } from './history-store';
 
 export { SpecError, type KernelFile } from './experiment-spec';
@@ -90,6 +91,12 @@ export class ExperimentService {
   /** `<dataDir>/experiments` */
   get historyDir(): string {
     return this.store.dir;
+  }
+
+  /** Assemble and check a kernel file a user picked (in a worker thread); see WorkerPool. */
+  prepareKernel(name: string, source: Uint8Array): Promise<PreparedImage> {
+    const pool = (this.poolInstance ??= new WorkerPool());
+    return pool.prepareKernel(name, source);
   }
 
   /** Check `spec` and start running it. Throws SpecError (naming the field) when it cannot. */

@@ -18,7 +18,14 @@ import { type ResourceLimits, Worker } from 'node:worker_threads';
 import { describeSchemaError, type RunResult, RunResultSchema } from '../../shared/results';
 import { failedRunResult } from '../engine/experiment';
 import { type RunProgress, type RunSpec } from '../engine/run-spec';
-import { CANCEL_INDEX, CONTROL_BYTES, type RunWorkerData } from './protocol';
+import { type PreparedImage } from '../host/kernel-file';
+import {
+  CANCEL_INDEX,
+  CONTROL_BYTES,
+  type KernelJobData,
+  type KernelJobMessage,
+  type RunWorkerData,
+} from './protocol';
 
 /** The bootstrap that registers tsx and then loads run-worker.ts (the default worker). */
 export const DEFAULT_WORKER_SCRIPT = new URL('./worker-bootstrap.mjs', import.meta.url);
@@ -47,6 +54,8 @@ export interface PoolRun {
 }
 
 export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
+/** How long assembling and checking a kernel file may take before it is stopped. */
+export const DEFAULT_KERNEL_JOB_TIMEOUT_MS = 60_000;
 export const DEFAULT_CANCEL_GRACE_MS = 10_000;
 
 /** A run that was stopped before it produced metrics of its own: did-not-finish, cancelled. */
@@ -80,6 +89,8 @@ export class WorkerPool {
   private readonly resourceLimits: ResourceLimits | undefined;
   private readonly queue: Job[] = [];
   private readonly running = new Set<Job>();
+  /** workers preparing kernel files (prepareKernel) */
+  private readonly kernelJobs = new Set<Worker>();
   private closed = false;
 
   constructor(options: WorkerPoolOptions = {}) {
@@ -120,6 +131,79 @@ export class WorkerPool {
     return { result, cancel: () => this.cancel(job) };
   }
 
+  /**
+   * Assemble (NASM source) and check a kernel file a user picked, in a worker thread of its
+   * own — not one of the run slots: it is short, and the user is waiting for it. Rejects with
+   * the file's problem (`name:line:col: error: …`), or when it takes longer than `timeoutMs`.
+   */
+  prepareKernel(
+    name: string,
+    source: Uint8Array,
+    timeoutMs = DEFAULT_KERNEL_JOB_TIMEOUT_MS,
+  ): Promise<PreparedImage> {
+    if (this.closed) return Promise.reject(new Error('the worker pool is closed'));
+    const data: KernelJobData = {
+      kind: 'prepare-kernel',
+      name,
+      source,
+      ...(this.entry !== undefined ? { entry: this.entry } : {}),
+    };
+    return new Promise<PreparedImage>((resolve, reject) => {
+      let worker: Worker;
+      try {
+        worker = new Worker(this.script, {
+          workerData: data,
+          ...(this.resourceLimits ? { resourceLimits: this.resourceLimits } : {}),
+        });
+      } catch (e) {
+        reject(new Error(`could not start a worker: ${errorText(e)}`));
+        return;
+      }
+      let settled = false;
+      const finish = (outcome: () => void): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.kernelJobs.delete(worker);
+        void worker.terminate().catch(() => undefined);
+        outcome();
+      };
+      const timer = setTimeout(
+        () =>
+          finish(() =>
+            reject(
+              new Error(
+                `${name}: preparing it took longer than ${Math.round(timeoutMs / 1000)} s and was stopped (a %rep or a macro that expands too far?)`,
+              ),
+            ),
+          ),
+        timeoutMs,
+      );
+      this.kernelJobs.add(worker);
+      worker.on('message', (m: KernelJobMessage) =>
+        finish(() =>
+          m.type === 'kernel'
+            ? resolve({ image: new Uint8Array(m.image), assembled: m.assembled })
+            : reject(new Error(m.message)),
+        ),
+      );
+      worker.on('error', (e: Error & { code?: string }) =>
+        finish(() =>
+          reject(
+            new Error(
+              e.code === 'ERR_WORKER_OUT_OF_MEMORY'
+                ? `${name}: preparing it ran out of memory`
+                : `${name}: the worker crashed: ${errorText(e)}`,
+            ),
+          ),
+        ),
+      );
+      worker.on('exit', () =>
+        finish(() => reject(new Error(`${name}: the worker ended without an answer`))),
+      );
+    });
+  }
+
   /** Terminate every worker; runs still queued or running end as cancelled. */
   async close(): Promise<void> {
     this.closed = true;
@@ -131,6 +215,10 @@ export class WorkerPool {
       if (job.worker) stopping.push(job.worker.terminate().catch(() => undefined));
       this.settle(job, cancelledRunResult(job.spec, 'the worker pool was closed'));
     }
+    for (const worker of this.kernelJobs) {
+      stopping.push(worker.terminate().catch(() => undefined));
+    }
+    this.kernelJobs.clear();
     await Promise.all(stopping);
   }
 

@@ -6,8 +6,9 @@
 import { type RunResult } from '../../shared/results';
 import { type RunProgress, type RunSpec } from '../engine/run-spec';
 
-/** What a run worker finds in `workerData`. */
+/** What a run worker finds in `workerData`: a run (no `kind`) or a kernel file to prepare. */
 export interface RunWorkerData {
+  readonly kind?: 'run';
   readonly spec: RunSpec;
   /** Int32Array view, index CANCEL_INDEX: non-zero once the run is cancelled. Shared memory,
    *  not a message, because the run loop is synchronous and never returns to the event loop
@@ -17,6 +18,23 @@ export interface RunWorkerData {
    *  pool starts a script that runs by itself (a bundled .js). */
   readonly entry?: string;
 }
+
+/**
+ * A kernel file a user picked, to assemble (NASM source) and check (multiboot header) off the
+ * main thread: a large source takes seconds, and the main thread serves the window.
+ */
+export interface KernelJobData {
+  readonly kind: 'prepare-kernel';
+  readonly name: string;
+  readonly source: Uint8Array;
+  /** as in RunWorkerData */
+  readonly entry?: string;
+}
+
+/** Worker → pool, for a kernel job: exactly one message. */
+export type KernelJobMessage =
+  | { readonly type: 'kernel'; readonly image: Uint8Array; readonly assembled: boolean }
+  | { readonly type: 'error'; readonly message: string; readonly stack?: string };
 
 /** Index of the cancel flag in the control buffer. */
 export const CANCEL_INDEX = 0;

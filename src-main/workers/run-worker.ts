@@ -1,16 +1,25 @@
 // The run worker: one worker thread runs one technique of one experiment. It owns nothing but
 // the glue between worker_threads and the engine's one entry point: the spec comes in by
 // workerData, the cancel flag is shared memory the pool writes, host time is the thread's
-// performance.now(), and progress and the result go back as messages (protocol.ts).
+// performance.now(), and progress and the result go back as messages (protocol.ts). The same
+// entry also prepares a kernel file a user picked (workerData.kind 'prepare-kernel'), so the
+// app bundles one worker script, not two.
 // Loaded through worker-bootstrap.mjs, which registers tsx first; the packaged app loads a
 // bundled .js of this file instead.
 
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { runExperiment } from '../engine/experiment';
 import { type CancelSignal, type HostClock, type RunProgress } from '../engine/run-spec';
-import { CANCEL_INDEX, type RunWorkerData, type WorkerMessage } from './protocol';
+import { prepareKernelImage } from '../host/kernel-file';
+import {
+  CANCEL_INDEX,
+  type KernelJobData,
+  type KernelJobMessage,
+  type RunWorkerData,
+  type WorkerMessage,
+} from './protocol';
 
-function post(message: WorkerMessage): void {
+function post(message: WorkerMessage | KernelJobMessage): void {
   parentPort!.postMessage(message);
 }
 
@@ -18,7 +27,13 @@ function main(): void {
   if (isMainThread || !parentPort) {
     throw new Error('run-worker is a worker_threads entry: start it through WorkerPool');
   }
-  const { spec, control } = workerData as RunWorkerData;
+  const data = workerData as RunWorkerData | KernelJobData;
+  if (data.kind === 'prepare-kernel') {
+    const { image, assembled } = prepareKernelImage(data.name, data.source);
+    post({ type: 'kernel', image, assembled });
+    return;
+  }
+  const { spec, control } = data;
   const flag = new Int32Array(control);
   // The engine polls `aborted` between CPU batches; Atomics.load sees the pool's store even
   // though this thread never yields to its event loop while the run goes on.

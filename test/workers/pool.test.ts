@@ -235,3 +235,49 @@ describe('WorkerPool with the real worker entry', () => {
     expect(r.guestInstructions.total).toBeGreaterThan(0);
   });
 });
+
+describe('preparing a kernel file in a worker thread', () => {
+  const source = (text: string) => new TextEncoder().encode(text);
+
+  it('answers the assembled image, or the source error with its line', async () => {
+    const p = new WorkerPool({ size: 1 });
+    pools.push(p);
+    const good = await p.prepareKernel(
+      'tiny.asm',
+      source(
+        'bits 32\norg 0x100000\nh: dd 0x1BADB002, 0x10000, -(0x1BADB002 + 0x10000)\n' +
+          'dd h, h, e, e, s\ns: hlt\ne:\n',
+      ),
+    );
+    expect(good.assembled).toBe(true);
+    expect([...good.image.subarray(0, 4)]).toEqual([0x02, 0xb0, 0xad, 0x1b]);
+    await expect(p.prepareKernel('bad.asm', source('bits 32\nfrob eax\n'))).rejects.toThrow(
+      /^bad\.asm:2(:\d+)?: error: /,
+    );
+  });
+
+  it('stops a source that takes too long, and the calling thread never waits for it', async () => {
+    const p = new WorkerPool({ size: 1 });
+    pools.push(p);
+    // a million lines, then forty passes: minutes of work
+    const slow = source(
+      'bits 32\norg 0x100000\n%rep 1000000\nl%+__LINE__: jmp near $+2\n%endrep\n',
+    );
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 20);
+    try {
+      await expect(p.prepareKernel('slow.asm', slow, 1500)).rejects.toThrow(
+        /^slow\.asm: preparing it took longer than 2 s and was stopped/,
+      );
+    } finally {
+      clearInterval(ticker);
+    }
+    expect(ticks).toBeGreaterThan(20); // this thread kept running its timers meanwhile
+  });
+
+  it('refuses once the pool is closed', async () => {
+    const p = new WorkerPool({ size: 1 });
+    await p.close();
+    await expect(p.prepareKernel('x.bin', source('x'))).rejects.toThrow(/closed/);
+  });
+});

@@ -1,0 +1,41 @@
+// A kernel file a user gives the app: NASM source (`.asm`) is assembled as the CLI does — but
+// with nothing to %include, since the app has only the one file — and the image must carry a
+// multiboot header the loader accepts. Runs in a worker thread (src-main/workers): assembling
+// a large source takes seconds, which the main process, serving the window, must not wait.
+// Errors name the file and, for source, the line and column.
+
+import { assemble } from '../engine/asm/assembler';
+import { AsmError } from '../engine/asm/diagnostics';
+import { parseMultibootHeader } from '../engine/machine/multiboot';
+
+export interface PreparedImage {
+  readonly image: Uint8Array;
+  /** the file was NASM source */
+  readonly assembled: boolean;
+}
+
+/** The bootable image of kernel file `name`; throws an Error saying why there is none. */
+export function prepareKernelImage(name: string, source: Uint8Array): PreparedImage {
+  if (source.length === 0) throw new Error(`${name} is empty: it cannot be a kernel`);
+  const assembled = /\.asm$/i.test(name);
+  let image = source;
+  if (assembled) {
+    try {
+      image = assemble(new TextDecoder('latin1').decode(source), { file: name }).bytes;
+    } catch (e) {
+      if (!(e instanceof AsmError)) throw e;
+      const hint = /include/i.test(e.message)
+        ? ' (a kernel given to the app is one file: inline what it includes, or assemble it with `vmm-workbench asm -I` and give the image)'
+        : '';
+      throw new Error(`${e.format()}${hint}`);
+    }
+  }
+  try {
+    parseMultibootHeader(image);
+  } catch (e) {
+    throw new Error(
+      `${name}${assembled ? ' (assembled)' : ''} cannot boot: ${(e as Error).message}`,
+    );
+  }
+  return { image, assembled };
+}
