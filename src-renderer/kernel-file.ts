@@ -10,7 +10,7 @@ import { type KernelUpload, MAX_KERNEL_FILE_BYTES } from '../shared/api';
 import { desktopBridge, desktopValue } from './desktop';
 import { workbenchApi } from './stores/api-context';
 
-export const KERNEL_FILE_ACCEPT = '.bin,.img,.elf,.asm';
+export const KERNEL_FILE_ACCEPT = '.bin,.img,.asm';
 
 /** A kernel file ready to run. */
 export interface KernelPick {

@@ -233,7 +233,7 @@ export async function openKernel(
 ): Promise<DesktopResult<KernelUpload | null>> {
   const file = await chooseFile(window, 'Open guest kernel', {
     name: 'Guest kernels (image or NASM source)',
-    extensions: ['bin', 'elf', 'img', 'asm'],
+    extensions: ['bin', 'img', 'asm'],
   });
   if (!file) return { ok: true, value: null };
   const bytes = await readLimited(file, MAX_KERNEL_FILE_BYTES, 'a kernel');
