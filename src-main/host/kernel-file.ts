@@ -4,6 +4,7 @@
 // a large source takes seconds, which the main process, serving the window, must not wait.
 // Errors name the file and, for source, the line and column.
 
+import { MAX_KERNEL_FILE_BYTES } from '../../shared/api';
 import { assemble } from '../engine/asm/assembler';
 import { AsmError } from '../engine/asm/diagnostics';
 import { parseMultibootHeader } from '../engine/machine/multiboot';
@@ -21,14 +22,20 @@ export function prepareKernelImage(name: string, source: Uint8Array): PreparedIm
   let image = source;
   if (assembled) {
     try {
-      image = assemble(new TextDecoder('latin1').decode(source), { file: name }).bytes;
+      // latin1, one character per byte, exactly as the CLI reads source
+      image = assemble(Buffer.from(source).toString('latin1'), { file: name }).bytes;
     } catch (e) {
-      if (!(e instanceof AsmError)) throw e;
+      if (!(e instanceof AsmError)) throw new Error(`${name}: ${(e as Error).message}`);
       const hint = /include/i.test(e.message)
         ? ' (a kernel given to the app is one file: inline what it includes, or assemble it with `vmm-workbench asm -I` and give the image)'
         : '';
       throw new Error(`${e.format()}${hint}`);
     }
+  }
+  if (image.length > MAX_KERNEL_FILE_BYTES) {
+    throw new Error(
+      `${name} assembles to ${image.length} bytes: more than a kernel may have (${MAX_KERNEL_FILE_BYTES})`,
+    );
   }
   try {
     parseMultibootHeader(image);

@@ -300,7 +300,8 @@ export class Assembler {
         throw new AsmError('output larger than 256 MiB', loc(line, 0));
       }
       if (emit) {
-        emit.out.push(...bytes);
+        // one at a time: spreading a large `times`/`resb` into push() overflows the stack
+        for (const b of bytes) emit.out.push(b);
         emit.listing?.push({
           file: line.source.file,
           line: line.source.line,
@@ -413,7 +414,7 @@ export class Assembler {
         // a string fills whole data units (dw 'abc' is 4 bytes); an empty string is nothing
         const padded = Math.ceil(item.bytes.length / width) * width;
         if (pass.final) {
-          out.push(...item.bytes);
+          for (const b of item.bytes) out.push(b);
           for (let i = item.bytes.length; i < padded; i++) out.push(0);
         }
         size += padded;

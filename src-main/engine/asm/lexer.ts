@@ -187,11 +187,16 @@ function pushUtf8(out: number[], cp: number): void {
     );
 }
 
-/** Bytes of a source-text slice: ASCII as is, anything else UTF-8 encoded. */
+/**
+ * Bytes of a source-text slice. Source files are read as latin1, one character per byte, so a
+ * character below 0x100 is the file's byte as it is — as nasm, which never decodes its input,
+ * copies it (a UTF-8 '—' in a string stays e2 80 94). Only text that never was bytes (a
+ * string built in code) has characters above 0xFF: those are UTF-8 encoded.
+ */
 export function utf8Bytes(s: string, out: number[] = []): number[] {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c < 0x80) {
+    if (c < 0x100) {
       out.push(c);
       continue;
     }
@@ -236,7 +241,7 @@ function scanString(s: string, start: number): { end: number; bytes: number[] } 
     if (ch === '`') return { end: i + 1, bytes };
     if (ch !== '\\') {
       const c = s.charCodeAt(i);
-      if (c < 0x80) {
+      if (c < 0x100) {
         bytes.push(c);
         i++;
       } else {

@@ -142,8 +142,13 @@ describe('strings', () => {
     expect(t[3]).toMatchObject({ kind: 'string', text: `"it's"`, bytes: [105, 116, 39, 115] });
     expect(t[5]).toMatchObject({ kind: 'string', bytes: [] });
   });
-  it('encodes non-ASCII characters as UTF-8', () => {
-    expect(lex("'é'")[0].bytes).toEqual([0xc3, 0xa9]);
+  it("copies a file's bytes as they are, as nasm does (source is read one byte a character)", () => {
+    // the UTF-8 bytes of '—' read as latin1, and a lone latin1 'é' byte
+    expect(lex("'\u00e2\u0080\u0094\u00e9'")[0].bytes).toEqual([0xe2, 0x80, 0x94, 0xe9]);
+  });
+  it('encodes characters that never were bytes (above 0xFF) as UTF-8', () => {
+    expect(lex("'—'")[0].bytes).toEqual([0xe2, 0x80, 0x94]);
+    expect(lex('`—`')[0].bytes).toEqual([0xe2, 0x80, 0x94]);
   });
   it('takes C escapes in backquoted strings, as nasm 2.16', () => {
     const bytes = (s: string): number[] | undefined => lex(s)[0].bytes;
