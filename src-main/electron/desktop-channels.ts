@@ -30,13 +30,17 @@ export const SaveExportRequestSchema = z.strictObject({
 });
 export type SaveExportRequest = z.infer<typeof SaveExportRequestSchema>;
 
-/** Files the renderer hands over to save (chart images): at most this big. */
+/** Chart images the renderer hands over to save: at most this big. */
 export const MAX_SAVED_FILE_BYTES = 32 * 1024 * 1024;
 
+/** The first bytes of every PNG file, base64: what a PNG the page drew starts with. */
+const PNG_SIGNATURE_BASE64 = 'iVBORw0KGgo';
+
 /**
- * A file the renderer made, to save through the native dialog. The name is only the dialog's
- * suggestion (a plain file name, no folders); the user picks where it goes. Exactly one of
- * `text` and `base64` carries the contents.
+ * A chart image the renderer drew, to save through the native dialog: a PNG (base64) or an
+ * SVG (text), nothing else — the channel must not become a way for the page to write any file
+ * it likes. The name is only the dialog's suggestion (a plain file name, no folders); the user
+ * picks where it goes.
  */
 export const SaveFileRequestSchema = z
   .strictObject({
@@ -50,7 +54,8 @@ export const SaveFileRequestSchema = z
           name !== '..' &&
           ![...name].some((c) => '/\\:*?"<>|'.includes(c) || c.charCodeAt(0) < 0x20),
         'a file name without folders',
-      ),
+      )
+      .refine((name) => /\.(png|svg)$/i.test(name), 'a .png or .svg image'),
     text: z.string().max(MAX_SAVED_FILE_BYTES).optional(),
     base64: z
       .string()
@@ -58,9 +63,13 @@ export const SaveFileRequestSchema = z
       .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64 text')
       .optional(),
   })
-  .refine((r) => (r.text === undefined) !== (r.base64 === undefined), {
-    message: 'give the contents as either text or base64',
-  });
+  .refine(
+    (r) =>
+      /\.png$/i.test(r.fileName)
+        ? r.text === undefined && r.base64?.startsWith(PNG_SIGNATURE_BASE64) === true
+        : r.base64 === undefined && r.text !== undefined && /<svg[\s>]/.test(r.text),
+    { message: 'a PNG comes as base64 PNG data, an SVG as SVG text' },
+  );
 export type SaveFileRequest = z.infer<typeof SaveFileRequestSchema>;
 
 /** The open dialogs take no arguments: the main process decides what may be opened. */

@@ -581,13 +581,21 @@ describe('IPC: the desktop channels', () => {
     expect(readdirSync(path.join(dir, 'documents'))).toEqual(['mine.csv']);
   });
 
+  const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 255]).toString(
+    'base64',
+  );
   it.each([
-    ['a folder in the name', { fileName: '../../.bashrc', text: 'x' }, 'fileName'],
-    ['a Windows path', { fileName: 'C:\\x.svg', text: 'x' }, 'fileName'],
-    ['both text and base64', { fileName: 'a.svg', text: 'x', base64: 'eA==' }, 'request'],
+    ['a folder in the name', { fileName: '../../a.svg', text: '<svg/>' }, 'fileName'],
+    ['a Windows path', { fileName: 'C:\\x.svg', text: '<svg/>' }, 'fileName'],
+    ['a file that is no image', { fileName: '.bashrc', text: 'rm -rf ~' }, 'fileName'],
+    ['a script', { fileName: 'run.cmd', base64: PNG }, 'fileName'],
+    ['both text and base64', { fileName: 'a.svg', text: '<svg/>', base64: PNG }, 'request'],
     ['no contents', { fileName: 'a.svg' }, 'request'],
+    ['a PNG as text', { fileName: 'a.png', text: '<svg/>' }, 'request'],
+    ['a PNG that is not one', { fileName: 'a.png', base64: 'eA==' }, 'request'],
+    ['an SVG that is not one', { fileName: 'a.svg', text: '#!/bin/sh' }, 'request'],
     ['bad base64', { fileName: 'a.png', base64: '%%%' }, 'base64'],
-    ['an extra field', { fileName: 'a.svg', text: 'x', path: '/etc/passwd' }, 'request'],
+    ['an extra field', { fileName: 'a.svg', text: '<svg/>', path: '/etc/passwd' }, 'request'],
   ])('answers a file save with %s with an error naming the field', async (_w, request, field) => {
     const answer = await call(DESKTOP_CHANNELS.saveFile, ok(), request);
     expect(answer.ok).toBe(false);
