@@ -63,9 +63,20 @@ export async function startPreviewServer(options: PreviewServerOptions): Promise
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Loopback is not enough: a web page the user visits could reach this port under a name
+    // of its own (DNS rebinding) or post to it blindly. Only requests addressed to the
+    // preview's own origin are answered, and the API takes JSON only, which a cross-site
+    // form or a "simple" request cannot send.
+    if (!isOwnHost(req.headers.host, port())) {
+      return send(res, 403, 'text/plain', `this preview answers only at ${ownUrl()}`);
+    }
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (url.pathname === '/api') {
       if (req.method !== 'POST') return send(res, 405, 'text/plain', 'POST a request');
+      const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      if (type !== 'application/json') {
+        return send(res, 415, 'text/plain', 'the API takes application/json');
+      }
       const body = await readBody(req);
       if (body === undefined) return send(res, 413, 'text/plain', 'request too large');
       let request: unknown;
@@ -151,14 +162,16 @@ export async function startPreviewServer(options: PreviewServerOptions): Promise
     createReadStream(file).pipe(res);
   }
 
+  const port = (): number => (server.address() as AddressInfo).port;
+  const ownUrl = (): string => `http://127.0.0.1:${port()}/`;
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     // loopback only: the preview is for the person at this machine
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}/`,
+    url: ownUrl(),
     server,
     close: () =>
       new Promise<void>((resolve) => {
@@ -167,6 +180,14 @@ export async function startPreviewServer(options: PreviewServerOptions): Promise
         server.closeAllConnections();
       }),
   };
+}
+
+/** Whether a Host header names this preview: 127.0.0.1, localhost or [::1] at its port. */
+export function isOwnHost(host: string | undefined, port: number): boolean {
+  if (!host) return false;
+  return ['127.0.0.1', 'localhost', '[::1]'].some(
+    (name) => host.toLowerCase() === `${name}:${port}`,
+  );
 }
 
 function send(res: ServerResponse, status: number, type: string, text: string): void {

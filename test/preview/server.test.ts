@@ -87,6 +87,46 @@ describe('web preview server', () => {
     expect((preview.server.address() as { address: string }).address).toBe('127.0.0.1');
   });
 
+  it('answers only requests addressed to itself, and API calls only as JSON', async () => {
+    const raw = (options: { host: string; method?: string; type?: string; body?: string }) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const url = new URL('/api', preview.url);
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port: url.port,
+            path: '/api',
+            method: options.method ?? 'POST',
+            headers: {
+              host: options.host,
+              ...(options.type ? { 'content-type': options.type } : {}),
+            },
+          },
+          (res) => {
+            let body = '';
+            res.setEncoding('utf8');
+            res.on('data', (c: string) => (body += c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
+        req.on('error', reject);
+        req.end(options.body ?? '{"method":"catalog"}');
+      });
+    const port = new URL(preview.url).port;
+    // a page that rebound its own name to 127.0.0.1
+    const rebound = await raw({ host: `evil.example:${port}`, type: 'application/json' });
+    expect(rebound.status).toBe(403);
+    expect(rebound.body).toBe(`this preview answers only at ${preview.url}`);
+    // a cross-site "simple" request: text/plain needs no preflight, so it is refused here
+    const simple = await raw({ host: `127.0.0.1:${port}`, type: 'text/plain' });
+    expect(simple.status).toBe(415);
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`]) {
+      const ok = await raw({ host, type: 'application/json; charset=utf-8' });
+      expect(ok.status).toBe(200);
+      expect(JSON.parse(ok.body)).toMatchObject({ ok: true });
+    }
+  });
+
   it('serves the renderer with a strict content security policy, and nothing outside it', async () => {
     const page = await fetch(preview.url);
     expect(page.status).toBe(200);
