@@ -96,6 +96,11 @@ function chooseWithInput(accept: string): Promise<File | null> {
     };
     input.addEventListener('change', () => done(input.files?.[0] ?? null));
     input.addEventListener('cancel', () => done(null));
+    // browsers without the `cancel` event: the window gets the focus back when the chooser
+    // closes, and a `change` follows within moments if a file was chosen
+    window.addEventListener('focus', () => setTimeout(() => done(input.files?.[0] ?? null), 1000), {
+      once: true,
+    });
     document.body.appendChild(input);
     input.click();
   });

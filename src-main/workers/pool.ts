@@ -173,7 +173,7 @@ export class WorkerPool {
           finish(() =>
             reject(
               new Error(
-                `${name}: preparing it took longer than ${Math.round(timeoutMs / 1000)} s and was stopped (a %rep or a macro that expands too far?)`,
+                `${name}: preparing it took longer than ${timeoutMs / 1000} s and was stopped (a %rep or a macro that expands too far?)`,
               ),
             ),
           ),

@@ -42,6 +42,11 @@ export async function exportCurrent(format: ReportFormat): Promise<string | null
   const results = useResultsStore();
   const ui = useUiStore();
   const f = results.file;
+  // one export at a time: a second would raise a second save dialog over the first
+  if (results.busy !== null) {
+    ui.notify({ kind: 'info', title: 'An export is under way: try again when it is done' });
+    return null;
+  }
   if (!f) {
     ui.notify({
       kind: 'error',
@@ -143,6 +148,10 @@ export async function saveChartImage(
   const results = useResultsStore();
   const ui = useUiStore();
   const { definition, id, versus } = chart;
+  if (results.busy !== null) {
+    ui.notify({ kind: 'info', title: 'An export is under way: try again when it is done' });
+    return null;
+  }
   try {
     const where = await results.whileBusy(`chart-${format}`, async () => {
       if (format === 'png') {

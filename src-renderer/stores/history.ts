@@ -63,9 +63,11 @@ export const useHistoryStore = defineStore('history', () => {
       await workbenchApi().call({ method: 'deleteExperiment', id });
       const results = useResultsStore();
       if (results.file?.id === id) results.set(null);
-      usePairStore().select(id, false);
       if (view.value) {
         view.value = { ...view.value, entries: view.value.entries.filter((e) => e.id !== id) };
+        usePairStore().keepOnly(view.value.entries.map((e) => e.id));
+      } else {
+        usePairStore().keepOnly([]);
       }
       return true;
     } catch (e) {
@@ -104,6 +106,11 @@ export const useHistoryStore = defineStore('history', () => {
     const mismatch = kernelMismatch(spec, { name: pick.upload.name, sha256: pick.sha256 });
     if (mismatch) {
       rerunError.value = mismatch;
+      return false;
+    }
+    if (experiment.busy) {
+      // another experiment started while the file was being chosen
+      rerunError.value = 'another experiment started meanwhile: run this one again once it ends';
       return false;
     }
     useUiStore().show('experiment');

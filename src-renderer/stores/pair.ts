@@ -49,12 +49,14 @@ export const usePairStore = defineStore('pair', () => {
     select(id, !isSelected(id));
   }
 
-  /** Keep only the selections among `ids` (after a refresh or a delete). */
+  /** Keep only the selections among `ids` (after a refresh or a delete), and close a
+   *  comparison of an experiment that is no longer there. */
   function keepOnly(ids: readonly string[]): void {
     const known = new Set(ids);
     if (selected.value.some((id) => !known.has(id))) {
       selected.value = selected.value.filter((id) => known.has(id));
     }
+    if (files.value?.some((f) => !known.has(f.id))) close();
   }
 
   /** Load the two selected experiments and open their comparison. Resolves false (with

@@ -96,6 +96,9 @@ describe('in the app: the application menu and files from the OS', () => {
     const w = await mountApp();
     useResultsStore().set(sampleHistoryFile('shown'));
     desktop.menu('save');
+    desktop.menu('export-report'); // while the save is under way: refused, saying so
+    expect(useUiStore().notice?.title).toBe('An export is under way: try again when it is done');
+    await flushPromises();
     desktop.menu('export-report');
     await flushPromises();
     expect(desktop.saves).toEqual([

@@ -228,6 +228,21 @@ describe('running a kernel-file experiment again', () => {
     expect(useExperimentStore().phase).toBe('running');
   });
 
+  it('starts nothing, and says why, when another experiment started while the file was chosen', async () => {
+    let answer!: (p: KernelPick) => void;
+    picker.pickKernelFile.mockReturnValue(new Promise<KernelPick>((r) => (answer = r)));
+    const w = await mountHistory();
+    await button(row(w, 'a-older'), 'rerun').trigger('click');
+    await flushPromises();
+    // meanwhile an experiment starts (from the Experiment view, another window's event…)
+    await useExperimentStore().start(listing.entries[0]!.spec);
+    expect(bridge.calls('startExperiment')).toHaveLength(1);
+    answer(pick('mykernel.bin', 'a'.repeat(64)));
+    await flushPromises();
+    expect(bridge.calls('startExperiment')).toHaveLength(1);
+    expect(alert(w).text()).toContain('another experiment started meanwhile');
+  });
+
   it('refuses another file, naming both files and both hashes', async () => {
     picker.pickKernelFile.mockResolvedValue(pick('other.bin', '123456789abcdef0'.repeat(4)));
     const w = await mountHistory();
@@ -418,5 +433,22 @@ describe('comparing two experiments', () => {
     await flushPromises();
     expect(usePairStore().selected).toEqual(['a-1']);
     expect(compareButton(w).attributes('disabled')).toBeDefined();
+  });
+
+  it('closes the comparison when one of its experiments is deleted', async () => {
+    const w = await mountWithSaved();
+    await tick(w, 'a-1');
+    await tick(w, 'b-2');
+    await compareButton(w).trigger('click');
+    await flushPromises();
+    expect(w.find('#pair-title').exists()).toBe(true);
+    await button(row(w, 'a-1'), 'delete').trigger('click');
+    await row(w, 'a-1')
+      .findAll('button')
+      .find((b) => b.text() === 'Delete')!
+      .trigger('click');
+    await flushPromises();
+    expect(usePairStore().files).toBeNull();
+    expect(w.find('#pair-title').exists()).toBe(false);
   });
 });
