@@ -54,6 +54,8 @@ export interface PoolRun {
 }
 
 export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
+/** Kernel files prepared at once (each a thread of its own, outside the run slots). */
+export const MAX_KERNEL_JOBS = 2;
 /** How long assembling and checking a kernel file may take before it is stopped. */
 export const DEFAULT_KERNEL_JOB_TIMEOUT_MS = 60_000;
 export const DEFAULT_CANCEL_GRACE_MS = 10_000;
@@ -142,6 +144,13 @@ export class WorkerPool {
     timeoutMs = DEFAULT_KERNEL_JOB_TIMEOUT_MS,
   ): Promise<PreparedImage> {
     if (this.closed) return Promise.reject(new Error('the worker pool is closed'));
+    if (this.kernelJobs.size >= MAX_KERNEL_JOBS) {
+      return Promise.reject(
+        new Error(
+          `${name}: ${MAX_KERNEL_JOBS} kernel files are being prepared already: try again when they are done`,
+        ),
+      );
+    }
     const data: KernelJobData = {
       kind: 'prepare-kernel',
       name,

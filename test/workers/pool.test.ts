@@ -275,6 +275,18 @@ describe('preparing a kernel file in a worker thread', () => {
     expect(ticks).toBeGreaterThan(20); // this thread kept running its timers meanwhile
   });
 
+  it('prepares at most two kernel files at once', async () => {
+    const p = new WorkerPool({ size: 1 });
+    pools.push(p);
+    const slow = source('bits 32\n%rep 1000000\nnop\n%endrep\n');
+    const first = p.prepareKernel('a.asm', slow, 3000).catch((e: Error) => e.message);
+    const second = p.prepareKernel('b.asm', slow, 3000).catch((e: Error) => e.message);
+    await expect(p.prepareKernel('c.asm', slow)).rejects.toThrow(
+      /^c\.asm: 2 kernel files are being prepared already/,
+    );
+    await Promise.all([first, second]);
+  });
+
   it('refuses once the pool is closed', async () => {
     const p = new WorkerPool({ size: 1 });
     await p.close();
