@@ -151,19 +151,10 @@ export class WorkerPool {
         ),
       );
     }
-    const data: KernelJobData = {
-      kind: 'prepare-kernel',
-      name,
-      source,
-      ...(this.entry !== undefined ? { entry: this.entry } : {}),
-    };
     return new Promise<PreparedImage>((resolve, reject) => {
       let worker: Worker;
       try {
-        worker = new Worker(this.script, {
-          workerData: data,
-          ...(this.resourceLimits ? { resourceLimits: this.resourceLimits } : {}),
-        });
+        worker = this.spawn({ kind: 'prepare-kernel', name, source });
       } catch (e) {
         reject(new Error(`could not start a worker: ${errorText(e)}`));
         return;
@@ -237,22 +228,23 @@ export class WorkerPool {
     }
   }
 
+  /** A worker thread of this pool's script (through the tsx bootstrap for TypeScript). */
+  private spawn(data: RunWorkerData | KernelJobData): Worker {
+    const workerData = { ...data, ...(this.entry !== undefined ? { entry: this.entry } : {}) };
+    return new Worker(this.script, {
+      workerData,
+      ...(this.resourceLimits ? { resourceLimits: this.resourceLimits } : {}),
+    });
+  }
+
   private start(job: Job): void {
     job.state = 'running';
     this.running.add(job);
     const control = new SharedArrayBuffer(CONTROL_BYTES);
     job.flag = new Int32Array(control);
-    const data: RunWorkerData = {
-      spec: job.spec,
-      control,
-      ...(this.entry !== undefined ? { entry: this.entry } : {}),
-    };
     let worker: Worker;
     try {
-      worker = new Worker(this.script, {
-        workerData: data,
-        ...(this.resourceLimits ? { resourceLimits: this.resourceLimits } : {}),
-      });
+      worker = this.spawn({ spec: job.spec, control });
     } catch (e) {
       this.fail(job, `could not start a worker: ${errorText(e)}`);
       return;
