@@ -35,26 +35,10 @@ function toBase64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
-function fromBase64(base64: string): Uint8Array {
-  const binary = atob(base64);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
-
-/** A kernel file from its name and bytes, checked by the main process; throws an Error
- *  saying why when it cannot run. */
-export async function kernelPickFromBytes(name: string, bytes: Uint8Array): Promise<KernelPick> {
-  if (bytes.length === 0) throw new Error(`${name} is empty: it cannot be a kernel`);
-  if (bytes.length > MAX_KERNEL_FILE_BYTES) {
-    throw new Error(
-      `${name} is too large for a kernel (${bytes.length} bytes; at most ${MAX_KERNEL_FILE_BYTES})`,
-    );
-  }
-  const prepared = await workbenchApi().call({
-    method: 'prepareKernel',
-    file: { name: name.slice(0, 255) || 'kernel.bin', base64: toBase64(bytes) },
-  });
+/** A kernel file as the user picked it, checked and made runnable by the main process;
+ *  throws an Error saying why it cannot run (empty, not bootable, a source error…). */
+async function prepareUpload(upload: KernelUpload): Promise<KernelPick> {
+  const prepared = await workbenchApi().call({ method: 'prepareKernel', file: upload });
   return {
     upload: { name: prepared.name, base64: prepared.base64 },
     sha256: prepared.sha256,
@@ -66,6 +50,7 @@ export async function kernelPickFromBytes(name: string, bytes: Uint8Array): Prom
 
 /** A kernel file from a File of an <input type=file> (web preview). */
 export async function kernelPickFromFile(file: File): Promise<KernelPick> {
+  // refused before it is read: the main process would refuse it anyway
   if (file.size > MAX_KERNEL_FILE_BYTES) {
     throw new Error(
       `${file.name} is too large for a kernel (${file.size} bytes; at most ${MAX_KERNEL_FILE_BYTES})`,
@@ -77,7 +62,10 @@ export async function kernelPickFromFile(file: File): Promise<KernelPick> {
   } catch (e) {
     throw new Error(`${file.name} could not be read (${e instanceof Error ? e.message : e})`);
   }
-  return kernelPickFromBytes(file.name, new Uint8Array(buffer));
+  return prepareUpload({
+    name: file.name.slice(0, 255) || 'kernel.bin',
+    base64: toBase64(new Uint8Array(buffer)),
+  });
 }
 
 /** Ask the user for a file through a transient <input type=file>; null when cancelled. */
@@ -113,9 +101,9 @@ function chooseWithInput(accept: string): Promise<File | null> {
 export async function pickKernelFile(): Promise<KernelPick | null> {
   const desktop = desktopBridge();
   if (desktop) {
+    // the native dialog read the file (and checked its size) already
     const upload = desktopValue(await desktop.openKernel());
-    if (!upload) return null;
-    return kernelPickFromBytes(upload.name, fromBase64(upload.base64));
+    return upload ? prepareUpload(upload) : null;
   }
   const file = await chooseWithInput(KERNEL_FILE_ACCEPT);
   return file ? kernelPickFromFile(file) : null;

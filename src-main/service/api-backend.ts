@@ -154,7 +154,6 @@ export class WorkbenchBackend {
   private async prepareKernel(upload: KernelUpload): Promise<PreparedKernel> {
     const source = decodeBytes(upload.base64);
     if (!source) throw new Error(`file.base64: ${upload.name} is not valid base64`);
-    if (source.length === 0) throw new Error(`${upload.name} is empty: it cannot be a kernel`);
     const { image, assembled } = await this.service.prepareKernel(upload.name, source);
     return {
       name: upload.name,
