@@ -145,6 +145,23 @@ export function describeCulprit(c: SilentEffect, counts = false): string {
   return `'${c.disasm}' at EIP 0x${c.eip.toString(16)}${when}, a sensitive instruction that did not trap: it ${c.detail}`;
 }
 
+/**
+ * The file name of a chart image: `<experiment>-<chart>.png`, or for a chart comparing two
+ * experiments `<A>-vs-<B>-<chart>.svg`, with anything a file system might object to replaced.
+ * The app (PNG) and the main process (SVG) name their images alike.
+ */
+export function chartFileName(
+  experimentId: string,
+  chartId: string,
+  ext: 'png' | 'svg',
+  versusId?: string,
+): string {
+  const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_');
+  const owner =
+    versusId === undefined ? safe(experimentId) : `${safe(experimentId)}-vs-${safe(versusId)}`;
+  return `${owner}-${safe(chartId)}.${ext}`;
+}
+
 /** A divergence in one line of text, for descriptions and tables. */
 export function describeDivergence(run: RunResult): string {
   const d = run.firstDivergence;

@@ -21,7 +21,7 @@ import {
   type KernelUpload,
   type PreparedKernel,
 } from '../../shared/api';
-import { buildCharts } from '../../shared/charts';
+import { buildCharts, chartFileName } from '../../shared/charts';
 import { compareExperiments } from '../../shared/experiment-pair';
 import { type HistoryFile, SCHEMA_VERSION } from '../../shared/results';
 import { WORKLOADS } from '../engine/guest/workloads';
@@ -253,10 +253,8 @@ export function exportChart(
       `${what} has no chart '${chartId}' (its charts: ${charts.map((c) => c.id).join(', ')})`,
     );
   }
-  const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_');
-  const owner = versus ? `${safe(file.id)}-vs-${safe(versus.id)}` : safe(file.id);
   return {
-    fileName: `${owner}-${safe(chart.id)}.svg`,
+    fileName: chartFileName(file.id, chart.id, 'svg', versus?.id),
     mimeType: 'image/svg+xml',
     text: chartSvg(chart),
   };

@@ -9,7 +9,7 @@
 // Failures become the window's notice, in the API's own words; a cancelled dialog says nothing.
 
 import { type ExportFormat } from '../../shared/api';
-import { type ChartDefinition } from '../../shared/charts';
+import { chartFileName, type ChartDefinition } from '../../shared/charts';
 import { type HistoryFile } from '../../shared/results';
 import { desktopBridge, desktopValue } from '../desktop';
 import { errorMessage, workbenchApi } from '../stores/api-context';
@@ -17,7 +17,7 @@ import { useHistoryStore } from '../stores/history';
 import { useResultsStore } from '../stores/results';
 import { useUiStore } from '../stores/ui';
 import { chartPngDataUrl } from './chart-image';
-import { chartFileName, downloadFile, downloadUrl } from './download';
+import { downloadFile, downloadUrl } from './download';
 
 /** What the user can export an experiment as. */
 export type ReportFormat = ExportFormat | 'pdf';
@@ -155,8 +155,7 @@ export async function saveChartImage(
   try {
     const where = await results.whileBusy(`chart-${format}`, async () => {
       if (format === 'png') {
-        const owner = versus === undefined ? id : `${id}-vs-${versus}`;
-        return saveImage(chartFileName(owner, definition.id, 'png'), {
+        return saveImage(chartFileName(id, definition.id, 'png', versus), {
           dataUrl: chartPngDataUrl(definition),
         });
       }

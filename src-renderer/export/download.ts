@@ -1,6 +1,5 @@
-// Handing a file to the user from the renderer: an <a download> click on a blob or data URL.
-// In a browser that is a download; in Electron it opens the native "save as" of the download
-// manager, which is good enough until the main process offers its own save dialog.
+// Handing a file to the user in a browser (the web preview): an <a download> click on a blob
+// or data URL. The app saves through the main process's native dialog instead (actions.ts).
 
 import { type ExportedFile } from '../../shared/api';
 
@@ -26,10 +25,4 @@ export function downloadFile(file: ExportedFile): void {
   downloadUrl(file.fileName, url);
   // the click has started the download by now; give slow disks a moment anyway
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
-
-/** `2026-11-23T10-15-00-123Z-ab12cd` + `traps-by-cause` → a safe image file name. */
-export function chartFileName(experimentId: string, chartId: string, ext: 'png' | 'svg'): string {
-  const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_');
-  return `${safe(experimentId)}-${safe(chartId)}.${ext}`;
 }

@@ -7,6 +7,7 @@
 import { flushPromises, mount } from '@vue/test-utils';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type ExportFormat } from '../../shared/api';
+import { chartFileName } from '../../shared/charts';
 import ExportBar from '../../src-renderer/components/ExportBar.vue';
 import OpenFileButton from '../../src-renderer/components/OpenFileButton.vue';
 import { type WorkbenchDesktopBridge } from '../../src-main/electron/desktop-channels';
@@ -19,7 +20,6 @@ import {
   printableReportUrl,
   showExperimentOpened,
 } from '../../src-renderer/export/actions';
-import { chartFileName } from '../../src-renderer/export/download';
 import { useResultsStore } from '../../src-renderer/stores/results';
 import { useUiStore } from '../../src-renderer/stores/ui';
 import { installFakeCanvas } from './helpers/canvas';
