@@ -15,25 +15,18 @@ import { useCatalogStore } from '../../src-renderer/stores/catalog';
 import { useExperimentStore } from '../../src-renderer/stores/experiment';
 import { useUiStore } from '../../src-renderer/stores/ui';
 import ExperimentView from '../../src-renderer/views/ExperimentView.vue';
-import { SAMPLE_CATALOG, sampleHistoryFile, type FakeBridge } from './helpers/fake-bridge';
+import {
+  SAMPLE_CATALOG,
+  sampleHistoryFile,
+  sampleProgress,
+  type FakeBridge,
+} from './helpers/fake-bridge';
 import { settle, setupRenderer } from './helpers/setup';
 
 const ID = 'exp-42';
 
-function progress(technique: string, p: Partial<RunProgressView>): RunProgressView {
-  return {
-    experimentId: ID,
-    technique,
-    state: 'running',
-    instructions: 0,
-    traps: 0,
-    cycles: 0,
-    wallMs: 0,
-    mips: 0,
-    etaMs: null,
-    ...p,
-  };
-}
+const progress = (technique: string, p: Partial<RunProgressView>): RunProgressView =>
+  sampleProgress(ID, technique, p);
 
 let bridge: FakeBridge;
 let wrapper: ReturnType<typeof mount> | null = null;

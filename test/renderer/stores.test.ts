@@ -18,25 +18,18 @@ import {
 import { useHistoryStore } from '../../src-renderer/stores/history';
 import { useResultsStore } from '../../src-renderer/stores/results';
 import { useUiStore } from '../../src-renderer/stores/ui';
-import { SAMPLE_CATALOG, sampleHistoryFile, type FakeBridge } from './helpers/fake-bridge';
+import {
+  SAMPLE_CATALOG,
+  sampleHistoryFile,
+  sampleProgress,
+  type FakeBridge,
+} from './helpers/fake-bridge';
 import { settle, setupRenderer } from './helpers/setup';
 
 const ID = 'exp-1';
 
-function progress(technique: string, p: Partial<RunProgressView> = {}): RunProgressView {
-  return {
-    experimentId: ID,
-    technique,
-    state: 'running',
-    instructions: 0,
-    traps: 0,
-    cycles: 0,
-    wallMs: 0,
-    mips: 0,
-    etaMs: null,
-    ...p,
-  };
-}
+const progress = (technique: string, p: Partial<RunProgressView> = {}): RunProgressView =>
+  sampleProgress(ID, technique, p);
 
 function started(spec: ExperimentSpec): ActiveExperiment {
   return {

@@ -9,6 +9,7 @@ import {
   type ApiResponses,
   type ApiResult,
   type Catalog,
+  type RunProgressView,
   type WorkbenchBridge,
 } from '../../../shared/api';
 import { type HistoryFile } from '../../../shared/results';
@@ -98,4 +99,24 @@ export function sampleHistoryFile(
   options: Parameters<typeof sampleResults>[0] = {},
 ): HistoryFile {
   return { ...sampleResults(options), id, createdAt: '2026-11-23T10:15:00.123Z' };
+}
+
+/** A run's progress as the main process pushes it: nothing done yet unless `p` says so. */
+export function sampleProgress(
+  experimentId: string,
+  technique: string,
+  p: Partial<RunProgressView> = {},
+): RunProgressView {
+  return {
+    experimentId,
+    technique,
+    state: 'running',
+    instructions: 0,
+    traps: 0,
+    cycles: 0,
+    wallMs: 0,
+    mips: 0,
+    etaMs: null,
+    ...p,
+  };
 }
