@@ -16,7 +16,13 @@ const SCRIPT = /<script\b[^>]*>[\s\S]*?<\/script>/g;
 
 const PRINT_STYLE =
   '<style>img.chart-image { display: block; width: 100%; height: auto; } ' +
-  '@page { margin: 1.5cm; } @media print { body { margin: 0; } }</style>';
+  '.print-hint { border: 1px solid #888; border-radius: 4px; padding: 0.5em 0.8em; } ' +
+  '@page { margin: 1.5cm; } @media print { body { margin: 0; } .print-hint { display: none; } }</style>';
+
+/** What a reader of the page in a browser tab is to do with it; never printed. */
+const PRINT_HINT =
+  '<p class="print-hint" role="note">To save this report as a PDF, print this page ' +
+  '(Ctrl+P, or ⌘P on a Mac) and choose “Save as PDF” as the printer.</p>';
 
 /** report.html for `file`, with static charts and no scripts. */
 export function printableReportHtml(file: ResultsFile): string {
@@ -32,5 +38,6 @@ export function printableReportHtml(file: ResultsFile): string {
     .replace(CANVAS_BOX, (whole, id: string) => images.get(id) ?? whole)
     .replace(SCRIPT, '')
     .replace(/<details>/g, '<details open>')
-    .replace('</head>', `${PRINT_STYLE}\n</head>`);
+    .replace('</head>', `${PRINT_STYLE}\n</head>`)
+    .replace(/<body([^>]*)>/, (body) => `${body}\n${PRINT_HINT}`);
 }

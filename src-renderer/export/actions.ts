@@ -4,7 +4,7 @@
 //   - the experiment as JSON (`.vmwb.json`, which the app opens again), CSV or the HTML
 //     report, made by the main process (exportExperiment);
 //   - the report as PDF: printed by the app (printToPDF), or in a browser the printable report
-//     page opened in a new tab with the browser's own print dialog;
+//     page opened in a new tab, printed from there with the browser's own dialog;
 //   - a chart as PNG (drawn here) or SVG (drawn by the main process, exportChart).
 // Failures become the window's notice, in the API's own words; a cancelled dialog says nothing.
 
@@ -86,8 +86,11 @@ export function printableReportUrl(id: string): string {
 }
 
 /**
- * PDF in a browser: the printable report (the page the app prints) opens in a new tab and the
- * browser's print dialog is raised there; "Save as PDF" in that dialog makes the file.
+ * PDF in a browser: the printable report (the page the app prints) opens in a new tab, and the
+ * user prints it there ("Save as PDF" as the printer). The page is not printed for them: a
+ * print() started by this page runs in a tab the user has not looked at yet, and where no print
+ * dialog can be shown (a headless or automated browser) it never ends, leaving the tab "already
+ * being printed" for the user's own print.
  */
 async function printInBrowser(f: HistoryFile): Promise<string | null> {
   const ui = useUiStore();
@@ -101,12 +104,10 @@ async function printInBrowser(f: HistoryFile): Promise<string | null> {
     });
     return null;
   }
-  // same origin, so this page may raise the print dialog once the report has loaded
-  opened.addEventListener('load', () => opened.print(), { once: true });
   ui.notify({
     kind: 'info',
     title: 'The printable report opened in a new tab',
-    message: 'Choose “Save as PDF” as the printer in its print dialog.',
+    message: 'Print it there (Ctrl+P, or ⌘P on a Mac) and choose “Save as PDF” as the printer.',
   });
   return url;
 }

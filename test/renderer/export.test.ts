@@ -160,7 +160,7 @@ describe('export', () => {
     expect(bridge.calls('exportChart')).toHaveLength(0);
   });
 
-  it("opens the printable report in a new tab and raises the browser's print dialog", async () => {
+  it('opens the printable report in a new tab and leaves printing it to the user', async () => {
     useResultsStore().set(file);
     const listeners: Record<string, () => void> = {};
     const popup = {
@@ -173,10 +173,15 @@ describe('export', () => {
       `/report/${encodeURIComponent(file.id)}/printable.html`,
       '_blank',
     );
+    // a print job this page started would never end in a browser that shows no dialog, and
+    // the user's own print would then be refused ("already being printed")
+    listeners.load?.();
     expect(popup.print).not.toHaveBeenCalled();
-    listeners.load!();
-    expect(popup.print).toHaveBeenCalledOnce();
-    expect(useUiStore().notice?.title).toBe('The printable report opened in a new tab');
+    expect(useUiStore().notice).toMatchObject({
+      kind: 'info',
+      title: 'The printable report opened in a new tab',
+      message: expect.stringContaining('Save as PDF'),
+    });
   });
 
   it('says what to do when the browser blocks the report tab', async () => {

@@ -68,6 +68,12 @@ describe('printed without JavaScript (headless Chromium)', () => {
         expect(box?.width, `chart ${i} is drawn`).toBeGreaterThan(100);
         expect(box!.height / box!.width, `chart ${i} is drawn`).toBeCloseTo(450 / 800, 2);
       }
+      // a reader of the tab is told how to print it; the printed page does not say so
+      const hint = tab.locator('.print-hint');
+      expect(await hint.isVisible()).toBe(true);
+      expect(await hint.textContent()).toContain('Save as PDF');
+      await tab.emulateMedia({ media: 'print' });
+      expect(await hint.isVisible()).toBe(false);
       const pdf = await tab.pdf({ format: 'A4', printBackground: true });
       expect(pdf.subarray(0, 5).toString('latin1')).toBe('%PDF-');
       expect(pdf.length).toBeGreaterThan(10_000);
