@@ -186,6 +186,33 @@ export const SilentSensitiveSchema = z.object({
   effectsDropped: count,
 });
 
+/**
+ * What the para-virtualization hypervisor did for the guest through the para-API
+ * (docs/paravirt-abi.md): every hypercall by its ABI name, the refused ones by name and error,
+ * the page-table updates it validated and how they were batched.
+ */
+export const ParavirtMetricsSchema = z.object({
+  /** hypercalls by ABI name (`mmu_update`, `console_write`…), refused ones included */
+  hypercalls: z.record(z.string(), count),
+  /** refused hypercalls by `name:ERROR` (`mmu_update:EPERM`, `unknown:ENOSYS`) */
+  errors: z.record(z.string(), count),
+  mmuUpdate: z.object({
+    /** mmu_update hypercalls */
+    calls: count,
+    /** entries validated and applied */
+    entries: count,
+    /** calls by their entry count (the `count` argument, as a decimal string) */
+    batchSizes: z.record(z.string(), count),
+    /** calls with MMU_UPDATE_FLUSH_TLB */
+    flushes: count,
+  }),
+  /** events delivered by upcall (virtual interrupts), and those that waited while masked */
+  upcalls: count,
+  eventsPendingWhileMasked: count,
+  /** direct stores to in-use page tables, emulated as one-entry updates (a guest bug; slow) */
+  directPageTableWrites: count,
+});
+
 export const RunResultSchema = z.object({
   // ---- identity
   technique: z.string(),
@@ -288,6 +315,7 @@ export type Divergence = z.infer<typeof DivergenceSchema>;
 export type SilentEffect = z.infer<typeof SilentEffectSchema>;
 export type SilentSensitive = z.infer<typeof SilentSensitiveSchema>;
 export type RunResult = z.infer<typeof RunResultSchema>;
+export type ParavirtMetrics = z.infer<typeof ParavirtMetricsSchema>;
 export type ResultsFile = z.infer<typeof ResultsFileSchema>;
 export type HistoryFile = z.infer<typeof HistoryFileSchema>;
 

@@ -17,7 +17,7 @@ import { RunMeter } from '../../src-main/engine/metrics/meter';
 import { requireProfile } from '../../src-main/engine/metrics/profiles';
 import { type TechniqueSession } from '../../src-main/engine/vmm';
 import { trapAndEmulateTechnique } from '../../src-main/engine/vmm/techniques/trap-and-emulate';
-import { HYPERVISOR_BYTES } from '../../src-main/engine/vmm/techniques/trap-and-emulate/hypervisor';
+import { HYPERVISOR_BYTES } from '../../src-main/engine/vmm/hypervisor-memory';
 import { FileSourceProvider } from '../../src-main/host/source-files';
 
 export const KERNELS_DIR = path.resolve(

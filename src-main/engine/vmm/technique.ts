@@ -4,7 +4,7 @@
 // and I/O delivery through the CPU's DeliveryHook and the port bus; they never patch the
 // executor. The runner, the CLI, the reports and the UI know techniques only through this.
 
-import { type SilentSensitive } from '../../../shared/results';
+import { type ParavirtMetrics, type SilentSensitive } from '../../../shared/results';
 import { type IsaVariant } from '../isa/types';
 import { type EndReason } from '../machine/interfaces';
 import { type Machine } from '../machine/machine';
@@ -54,6 +54,8 @@ export interface TechniqueSession {
   /** the sensitive instructions that ran deprivileged without a trap, for techniques that
    *  run the guest kernel deprivileged on classic x86 */
   silentSensitive?(): SilentSensitive | null;
+  /** what a para-virtualization hypervisor did through the para-API */
+  paravirt?(): ParavirtMetrics;
 }
 
 /**

@@ -23,7 +23,7 @@ import {
   multibootCommandLine,
   parseMultibootHeader,
 } from '../../../src-main/engine/machine/multiboot';
-import { HYPERVISOR_BYTES } from '../../../src-main/engine/vmm/techniques/trap-and-emulate/hypervisor';
+import { HYPERVISOR_BYTES } from '../../../src-main/engine/vmm/hypervisor-memory';
 import { runOurs } from '../../helpers/machine';
 import {
   allOnes,

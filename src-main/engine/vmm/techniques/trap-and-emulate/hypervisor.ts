@@ -29,38 +29,25 @@ import { SoftwareInterrupt } from '../../../machine/exec';
 import { type InterruptController } from '../../../machine/interfaces';
 import { Interpreter } from '../../../machine/interpreter';
 import { type Machine } from '../../../machine/machine';
-import { PAGE_SHIFT } from '../../../machine/memory';
 import { type HandlerFootprint, type RunMeter } from '../../../metrics/meter';
+import { handlerFootprints, HYPERVISOR_BYTES, shadowPool } from '../../hypervisor-memory';
 import { GuestNotVirtualizable } from '../../technique';
-import { trapCause } from './instruction-cause';
-import { ShadowPageTables } from './shadow-page-tables';
+import { trapCause } from '../../instruction-cause';
+import { reflectEvent } from '../../reflect';
+import { ShadowPageTables } from '../../shadow-paging/shadow-page-tables';
+import { ShadowWriteWindow } from '../../shadow-paging/write-window';
 import { SilentSensitiveWatch } from './silent-sensitive';
-import { VirtualCpu } from './virtual-cpu';
+import { VirtualCpu } from '../../virtual-cpu';
 
-/** Host-physical memory above the guest's RAM: the IDT page, the shadow pool, the handlers. */
-export const HYPERVISOR_BYTES = 16 * 1024 * 1024;
-const HANDLER_TEXT_OFFSET = HYPERVISOR_BYTES - 64 * 1024;
-
-/** The hypervisor's handlers as modeled code ranges (their lines go through the I-cache). */
-function footprints(base: number): Record<HandlerName, HandlerFootprint> {
-  const layout: [HandlerName, number][] = [
-    ['dispatch', 512],
-    ['emulate', 3072],
-    ['reflect', 1536],
-    ['shadowFill', 2048],
-    ['shadowSync', 1536],
-    ['shadowSwitch', 1024],
-  ];
-  const out = {} as Record<HandlerName, HandlerFootprint>;
-  let at = base + HANDLER_TEXT_OFFSET;
-  for (const [name, bytes] of layout) {
-    out[name] = { name: `trap-and-emulate ${name}`, address: at, bytes };
-    at += bytes;
-  }
-  return out;
-}
-type HandlerName =
-  'dispatch' | 'emulate' | 'reflect' | 'shadowFill' | 'shadowSync' | 'shadowSwitch';
+const HANDLERS = [
+  ['dispatch', 512],
+  ['emulate', 3072],
+  ['reflect', 1536],
+  ['shadowFill', 2048],
+  ['shadowSync', 1536],
+  ['shadowSwitch', 1024],
+] as const;
+type HandlerName = (typeof HANDLERS)[number][0];
 
 /** At most this many retries of one guest instruction (hidden faults on its way) before we
  *  call it a livelock rather than loop forever. */
@@ -74,8 +61,7 @@ export class TrapAndEmulateHypervisor implements DeliveryHook {
   /** executes one guest instruction with the ISA's own privilege checks */
   private readonly executor: Interpreter;
   private readonly handlers: Record<HandlerName, HandlerFootprint>;
-  /** the shadow entries opened for one emulated write, closed when it is done */
-  private openWrites: { close: () => void; frame: number; pageTable: boolean }[] = [];
+  private readonly writes: ShadowWriteWindow;
   private handling = false;
 
   constructor(
@@ -88,16 +74,13 @@ export class TrapAndEmulateHypervisor implements DeliveryHook {
     if (machine.memory.size < guestBytes + HYPERVISOR_BYTES) {
       throw new Error('trap-and-emulate needs its hypervisor region above the guest RAM');
     }
-    const hvPage = guestBytes >>> PAGE_SHIFT;
     // page 0 of the region is the hypervisor's IDT (the CPU never reads it: every event is
     // intercepted first), then the shadow pool, then the handlers' modeled text
     this.vcpu = new VirtualCpu(this.cpu, { idtrBase: guestBytes, idtrLimit: 0x7ff });
-    this.shadow = new ShadowPageTables(this.cpu, machine.memory, guestBytes, {
-      first: hvPage + 1,
-      count: (HANDLER_TEXT_OFFSET >>> PAGE_SHIFT) - 1,
-    });
+    this.shadow = new ShadowPageTables(this.cpu, machine.memory, guestBytes, shadowPool(guestBytes));
+    this.writes = new ShadowWriteWindow(this.cpu, this.shadow);
     this.executor = new Interpreter(this.cpu);
-    this.handlers = footprints(guestBytes);
+    this.handlers = handlerFootprints('trap-and-emulate', guestBytes, HANDLERS);
     this.watch =
       isa === 'classic'
         ? new SilentSensitiveWatch(this.cpu, this.vcpu, () => machine.uart.outputLength)
@@ -174,36 +157,15 @@ export class TrapAndEmulateHypervisor implements DeliveryHook {
           ['vmm.emulate', 1],
           ['vmm.shadowSync', r.pageTable ? 1 : 0],
         ]);
-        this.openWrite(linear, r.frame, r.pageTable);
+        this.writes.openWrite(linear, r.frame, r.pageTable);
         this.execute(false);
         return;
       case 'unassigned-write':
         this.trap('#PF unassigned write', 'emulate', [['vmm.emulate', 1]]);
-        this.openDiscardedWrite(linear);
+        this.writes.openDiscardedWrite(linear);
         this.execute(false);
         return;
     }
-  }
-
-  private openWrite(linear: number, frame: number, pageTable: boolean): void {
-    this.openWrites.push({ close: this.shadow.allowWriteOnce(linear), frame, pageTable });
-  }
-
-  /** A write to memory beyond the guest's RAM: let it land in the wiped discard page. */
-  private openDiscardedWrite(linear: number): void {
-    this.openWrites.push({
-      close: this.shadow.allowDiscardedWrite(linear),
-      frame: -1,
-      pageTable: false,
-    });
-  }
-
-  private closeWrites(): void {
-    const open = this.openWrites;
-    if (open.length === 0) return;
-    this.openWrites = [];
-    for (const w of open) w.close();
-    for (const w of open) if (w.pageTable) this.shadow.sync(w.frame);
   }
 
   /**
@@ -211,27 +173,21 @@ export class TrapAndEmulateHypervisor implements DeliveryHook {
    * event: fix what is the hypervisor's business and say so (true), or leave it to the guest.
    */
   private resolveNested(e: CpuException, savedCr2: number): boolean {
-    if (e.vector !== VECTOR.PF) return false;
-    const linear = this.cpu.cr2;
-    const code = e.errorCode ?? 0;
-    const r = this.shadow.resolve(linear, (code & 2) !== 0, (code & 4) !== 0, this.vcpu.paging);
-    switch (r.kind) {
-      case 'mapped':
-        this.cpu.cr2 = savedCr2;
+    const work = this.writes.resolveNested(e, savedCr2, this.vcpu.paging);
+    switch (work) {
+      case undefined:
+        return false;
+      case 'shadowFill':
         this.meter.charge('vmm.shadowFill');
         this.meter.runHandler(this.handlers.shadowFill);
         return true;
-      case 'write-protected':
-        this.cpu.cr2 = savedCr2;
-        if (r.pageTable) this.meter.charge('vmm.shadowSync');
-        this.openWrite(linear, r.frame, r.pageTable);
+      case 'shadowSync':
+        this.meter.charge('vmm.shadowSync');
         return true;
-      case 'guest-fault':
-        return false;
-      case 'unassigned-write':
-        this.cpu.cr2 = savedCr2;
+      case 'writeOnce':
+        return true;
+      case 'unassignedWrite':
         this.meter.charge('vmm.emulate');
-        this.openDiscardedWrite(linear);
         return true;
     }
   }
@@ -288,7 +244,7 @@ export class TrapAndEmulateHypervisor implements DeliveryHook {
         if (thrown instanceof CpuException && thrown.vector === VECTOR.PF) cpu.cr2 = savedCr2;
         vcpu.leave();
       }
-      this.closeWrites();
+      this.writes.close();
       if (thrown === undefined) {
         if (pagingChanged) this.pagingChanged();
         this.uncount();
@@ -375,13 +331,12 @@ export class TrapAndEmulateHypervisor implements DeliveryHook {
     const vcpu = this.vcpu;
     vcpu.enter();
     const savedCr2 = vcpu.cr2;
-    cpu.deliveryFaultFilter = (e) => this.resolveNested(e, savedCr2);
     try {
-      cpu.deliverDirect(vector, errorCode, source);
+      reflectEvent(cpu, this.writes, vector, errorCode, source, (e) =>
+        this.resolveNested(e, savedCr2),
+      );
     } finally {
-      cpu.deliveryFaultFilter = undefined;
       vcpu.leave();
-      this.closeWrites();
     }
   }
 

@@ -5,7 +5,8 @@
 // on the strict ISA every one traps and the guest behaves as on bare hardware.
 
 import { type Technique } from '../../technique';
-import { HYPERVISOR_BYTES, TrapAndEmulateHypervisor } from './hypervisor';
+import { HYPERVISOR_BYTES } from '../../hypervisor-memory';
+import { TrapAndEmulateHypervisor } from './hypervisor';
 
 export const trapAndEmulateTechnique: Technique = {
   id: 'trap-and-emulate',

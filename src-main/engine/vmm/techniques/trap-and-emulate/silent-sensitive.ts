@@ -16,8 +16,8 @@ import { privilegeOn } from '../../../isa/types';
 import { FLAG_IF } from '../../../machine/alu';
 import { type Cpu, SEG_CS } from '../../../machine/cpu';
 import { type Interpreter } from '../../../machine/interpreter';
-import { trapCause } from './instruction-cause';
-import { HYPERVISOR_CR0, type VirtualCpu } from './virtual-cpu';
+import { trapCause } from '../../instruction-cause';
+import { HYPERVISOR_CR0, type VirtualCpu } from '../../virtual-cpu';
 
 /** Effects kept (the rest are counted). */
 export const SILENT_EFFECT_LIMIT = 1000;

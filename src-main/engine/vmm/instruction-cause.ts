@@ -2,9 +2,9 @@
 // register, segment register or I/O port that tells one trap cause from another
 // (`mov cr3`, `out port 0x80`, `mov r/m, cs`, `iret`).
 
-import { type DecodedInstruction } from '../../../isa/decoder';
-import { SREGS } from '../../../isa/types';
-import { type Cpu } from '../../../machine/cpu';
+import { type DecodedInstruction } from '../isa/decoder';
+import { SREGS } from '../isa/types';
+import { type Cpu } from '../machine/cpu';
 
 /** The trap's cause as the results show it: the mnemonic, with the port or register. */
 export function trapCause(cpu: Cpu, insn: DecodedInstruction): string {

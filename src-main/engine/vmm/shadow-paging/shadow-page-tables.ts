@@ -16,8 +16,8 @@
 // entry is filled (a TLB refill, natively), D on the first write, caught by mapping clean
 // pages read-only. Stale TLB entries stay stale until the guest flushes them, as natively.
 
-import { type Cpu, CR0_PG, CR0_WP, CR4_PSE } from '../../../machine/cpu';
-import { type PhysicalMemory, PAGE_SHIFT } from '../../../machine/memory';
+import { type Cpu, CR0_PG, CR0_WP, CR4_PSE } from '../../machine/cpu';
+import { type PhysicalMemory, PAGE_SHIFT } from '../../machine/memory';
 
 const PTE_P = 1;
 const PTE_W = 2;

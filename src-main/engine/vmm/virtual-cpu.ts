@@ -10,8 +10,8 @@
 // puts the real state back. Paging stays the hypervisor's throughout (real CR3 = the shadow
 // directory, CR0.PG and CR0.WP forced on), so nothing done in between escapes the shadow.
 
-import { FLAG_IF } from '../../../machine/alu';
-import { CR0_ET, CR0_PE, CR0_PG, CR0_WP, type Cpu, FLAG_IOPL, SEG_CS } from '../../../machine/cpu';
+import { FLAG_IF } from '../machine/alu';
+import { CR0_ET, CR0_PE, CR0_PG, CR0_WP, type Cpu, FLAG_IOPL, SEG_CS } from '../machine/cpu';
 
 const CR0_MP = 1 << 1;
 const CR0_NE = 1 << 5;
