@@ -49,6 +49,19 @@ function runV1toV2(run: JsonObject): JsonObject {
   };
 }
 
+/** Format 2 → 3: a run says what went through the para-API (`paravirt`). No format-2 app
+ *  had a para-virtual technique, so every format-2 run is one without para-API metrics: null,
+ *  whatever the run holds (as 1 → 2 replaces schemaVersion). */
+function runV2toV3(run: JsonObject): JsonObject {
+  return { ...run, schemaVersion: 3, paravirt: null };
+}
+
+/** Format 2 → 3 of a spec: `mmuBatch` says whether the para-virtual guest batched its
+ *  page-table updates. Before format 3 there was no other way: true. */
+function specV2toV3(spec: JsonObject): JsonObject {
+  return { ...spec, mmuBatch: true };
+}
+
 /** Every step, in order: MIGRATION_STEPS[i] goes from format i + 1 to i + 2. */
 export const MIGRATION_STEPS: readonly MigrationStep[] = [
   {
@@ -62,6 +75,20 @@ export const MIGRATION_STEPS: readonly MigrationStep[] = [
       ...file,
       schemaVersion: 2,
       runs: listField(file, 'runs').map((run, i) => runV1toV2(objectAt(run, `runs.${i}`))),
+    }),
+  },
+  {
+    from: 2,
+    to: 3,
+    summary:
+      'the spec says whether page-table updates were batched (mmuBatch: true, the only way ' +
+      'before); every run carries paravirt, the para-API metrics (null before)',
+    run: runV2toV3,
+    file: (file) => ({
+      ...file,
+      schemaVersion: 3,
+      spec: specV2toV3(objectField(file, 'spec')),
+      runs: listField(file, 'runs').map((run, i) => runV2toV3(objectAt(run, `runs.${i}`))),
     }),
   },
 ];
@@ -169,6 +196,12 @@ function listField(file: JsonObject, key: string): unknown[] {
     );
   }
   return value;
+}
+
+/** `file[key]` when it is an object, else a MigrationError naming the field. */
+function objectField(file: JsonObject, key: string): JsonObject {
+  if (file[key] === undefined) throw new MigrationError(`${key}: missing`);
+  return objectAt(file[key], key);
 }
 
 /** `value` when it is an object, else a MigrationError naming the field at `where`. */

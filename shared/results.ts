@@ -16,8 +16,10 @@ import { migrateResults } from './migrations';
  *   1: the first release
  *   2: every RunResult carries schemaVersion; silentSensitive and culprit are required (null
  *      when there is nothing to report)
+ *   3: ExperimentSpec.mmuBatch (whether the para-virtual guest batches its page-table
+ *      updates) and RunResult.paravirt (the para-API metrics, null but for paravirt runs)
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 const count = z.number().int().nonnegative();
 /** modeled cycles: event counts × integer unit costs, so always integers */
@@ -58,6 +60,10 @@ export const ExperimentSpecSchema = z.object({
   eventLimit: count,
   /** guest instructions per time-series slice (doubled when a run has too many slices) */
   sliceInstructions: z.number().int().positive(),
+  /** whether the para-virtual guest batches page-table updates (many entries per mmu_update
+   *  hypercall, as Xen's guests do); false passes `mmu_batch=0`, one entry per hypercall, so
+   *  that what batching saves can be measured. The other techniques' kernels ignore it. */
+  mmuBatch: z.boolean(),
 });
 
 /** How a run ended, authoritatively. */
@@ -276,6 +282,8 @@ export const RunResultSchema = z.object({
   silentSensitive: SilentSensitiveSchema.nullable(),
   /** when not equivalent: the silent sensitive instruction that most likely caused it */
   culprit: SilentEffectSchema.nullable(),
+  /** what went through the para-API; null for every technique but para-virtualization */
+  paravirt: ParavirtMetricsSchema.nullable(),
   /** the serial output itself (latin-1), cut at 256 KiB (the hash covers all of it) */
   outputText: z.string(),
   outputTruncated: z.boolean(),
@@ -332,6 +340,7 @@ export const SPEC_DEFAULTS = {
   memoryBytes: 64 * 1024 * 1024,
   eventLimit: 5000,
   sliceInstructions: 100_000,
+  mmuBatch: true,
 } as const satisfies Partial<ExperimentSpec>;
 
 /** A zod error as one line per problem, each naming the field path. */

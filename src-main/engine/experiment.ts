@@ -40,6 +40,8 @@ export const FROZEN_CLOCK: HostClock = { now: () => 0 };
 export function kernelArguments(spec: ExperimentSpec): string {
   const words = spec.kernel.kind === 'workload' ? [`workload=${spec.kernel.workload}`] : [];
   if (spec.append.trim() !== '') words.push(spec.append.trim());
+  // the para-virtual guest kernel reads it (one entry per mmu_update); the others ignore it
+  if (!spec.mmuBatch) words.push('mmu_batch=0');
   return words.join(' ');
 }
 
@@ -155,6 +157,7 @@ export function runExperiment(
     return {
       ...assembleResult(spec, machine, meter, runEnd(end, stopReason, exp), finished - started),
       silentSensitive: session.silentSensitive?.() ?? null,
+      paravirt: session.paravirt?.() ?? null,
     };
   } catch (e) {
     if (e instanceof GuestNotVirtualizable) return failedRunResult(spec, e.message);
@@ -338,6 +341,7 @@ function assembleResult(
     firstDivergence: null,
     silentSensitive: null,
     culprit: null,
+    paravirt: null,
     outputText: text,
     outputTruncated: output.length > OUTPUT_TEXT_LIMIT,
     timeSeries: meter.timeSeries(),
@@ -388,6 +392,7 @@ export function failedRunResult(spec: RunSpec, error: string): RunResult {
     firstDivergence: null,
     silentSensitive: null,
     culprit: null,
+    paravirt: null,
     outputText: '',
     outputTruncated: false,
     timeSeries: { sliceInstructions: spec.experiment.sliceInstructions, slots: [] },

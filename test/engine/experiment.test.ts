@@ -15,7 +15,7 @@ import {
   SPEC_DEFAULTS,
 } from '../../shared/results';
 import { assemble } from '../../src-main/engine/asm/assembler';
-import { failedRunResult, runExperiment } from '../../src-main/engine/experiment';
+import { failedRunResult, kernelArguments, runExperiment } from '../../src-main/engine/experiment';
 import { type RunProgress, type RunSpec } from '../../src-main/engine/run-spec';
 import { sha256Hex } from '../../src-main/engine/metrics/sha256';
 import { ENGINE_VERSION } from '../../src-main/engine/version';
@@ -308,9 +308,32 @@ describe('runExperiment: budget, watchdog, cancel, progress, bad kernels', () =>
   });
 
   it('failedRunResult is a valid result', () => {
-    expect(
-      RunResultSchema.safeParse(failedRunResult(workloadSpec('io', 1), 'worker crashed')).success,
-    ).toBe(true);
+    const failed = failedRunResult(workloadSpec('io', 1), 'worker crashed');
+    expect(RunResultSchema.safeParse(failed).success).toBe(true);
+    expect(failed.paravirt).toBeNull();
+  });
+});
+
+describe('the kernel command line', () => {
+  it('asks for one page-table entry per mmu_update only when batching is off', () => {
+    const batched = workloadSpec('forkwait', 3).experiment;
+    expect(kernelArguments(batched)).toBe('workload=forkwait n=3');
+    expect(kernelArguments({ ...batched, mmuBatch: false })).toBe(
+      'workload=forkwait n=3 mmu_batch=0',
+    );
+    const file = { ...batched, kernel: { kind: 'file', name: 'k.bin', sha256: '0'.repeat(64) } };
+    expect(kernelArguments({ ...file, append: '', mmuBatch: false } as ExperimentSpec)).toBe(
+      'mmu_batch=0',
+    );
+  });
+
+  it('the native kernel ignores mmu_batch=0: the same output, no para-API metrics', () => {
+    const batched = run(workloadSpec('forkwait', 3));
+    const unbatched = run(workloadSpec('forkwait', 3, { mmuBatch: false }));
+    expect(unbatched.cmdline).toBe('vmm-guest.bin workload=forkwait n=3 mmu_batch=0');
+    expect(unbatched.status).toBe('completed');
+    expect(unbatched.outputHash).toBe(batched.outputHash);
+    expect([batched.paravirt, unbatched.paravirt]).toEqual([null, null]);
   });
 });
 

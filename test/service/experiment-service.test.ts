@@ -389,7 +389,7 @@ describe('the history folder', () => {
     expect(error('corrupt.json')).toMatch(/^not JSON: /);
     expect(error('wrong-schema.json')).toMatch(/^runs\.0\.technique: /);
     expect(error('future.json')).toBe(
-      'written by a newer version of VMM Workbench (results format 99; this app reads formats 1 to 2)',
+      `written by a newer version of VMM Workbench (results format 99; this app reads formats 1 to ${SCHEMA_VERSION})`,
     );
     expect(error('renamed.json')).toMatch(/does not match the file name/);
     for (const [name, text] of Object.entries(files)) {
@@ -452,6 +452,30 @@ describe('saved results of an older format (test/fixtures/results/)', () => {
     // byte for byte as it was, and nothing was written (no temporary file, no rename)
     expect(readFileSync(file, 'utf8')).toBe(v1Text);
     expect(readdirSync(svc.historyDir)).toEqual([`${v1.id}.json`]);
+    expect(fsSpy.calls).toEqual([]);
+  });
+
+  it('the history lists and loads a v2 file too, migrated in memory, never rewritten', async () => {
+    const v2Text = readFileSync(
+      new URL('../fixtures/results/v2-syscall.json', import.meta.url),
+      'utf8',
+    );
+    const v2 = JSON.parse(v2Text) as { id: string };
+    const svc = service();
+    mkdirSync(svc.historyDir, { recursive: true });
+    const file = path.join(svc.historyDir, `${v2.id}.json`);
+    writeFileSync(file, v2Text);
+    const { entries, problems } = await svc.listHistory();
+    expect(problems).toEqual([]);
+    expect(entries.map((e) => [e.id, e.spec.mmuBatch])).toEqual([[v2.id, true]]);
+    const loaded = await svc.load(v2.id);
+    expect(HistoryFileSchema.parse(loaded)).toEqual(loaded);
+    expect(loaded.runs.map((r) => [r.schemaVersion, r.paravirt])).toEqual([
+      [SCHEMA_VERSION, null],
+      [SCHEMA_VERSION, null],
+    ]);
+    expect(readFileSync(file, 'utf8')).toBe(v2Text);
+    expect(readdirSync(svc.historyDir)).toEqual([`${v2.id}.json`]);
     expect(fsSpy.calls).toEqual([]);
   });
 

@@ -1,6 +1,7 @@
-// Saved results of older formats keep loading: the migration chain brings a real v1 file
-// (test/fixtures/results/, written by the last v1 release) to the current format without
-// touching its input, every error names the version or the field, and parseResultsFile /
+// Saved results of older formats keep loading: the migration chain brings real v1 and v2 files
+// (test/fixtures/results/, written by the last release of each format) to the current format,
+// step by step, without touching its input, every error names the version or the field, and
+// parseResultsFile /
 // parseVersionedJson migrate before they validate. The history folder and the import are
 // tested with the service (test/service/experiment-service.test.ts).
 
@@ -31,6 +32,9 @@ const fixture = (name: string): string =>
 const V1_OLD = fixture('v1-syscall-before-silent-sensitive.json');
 /** the same v1 file as the last v1 release wrote it, with both fields */
 const V1 = fixture('v1-syscall.json');
+/** v2 files as the last v2 release wrote them: a workload on classic x86, a kernel file on strict */
+const V2 = fixture('v2-syscall.json');
+const V2_FILE_KERNEL = fixture('v2-kernel-file-strict.json');
 
 type Json = Record<string, unknown>;
 const runsOf = (file: unknown): Json[] => (file as { runs: Json[] }).runs;
@@ -65,7 +69,7 @@ describe('the migration chain', () => {
   it('has one step per format, from the oldest to the one this app writes', () => {
     expect(OLDEST_RESULTS_FORMAT).toBe(1);
     expect(LATEST_RESULTS_FORMAT).toBe(SCHEMA_VERSION);
-    expect(SCHEMA_VERSION).toBe(2);
+    expect(SCHEMA_VERSION).toBe(3);
     MIGRATION_STEPS.forEach((step, i) => {
       expect(step.from).toBe(OLDEST_RESULTS_FORMAT + i);
       expect(step.to).toBe(step.from + 1);
@@ -86,15 +90,32 @@ describe('the migration chain', () => {
     }
     expect(V1.length + V1_OLD.length).toBeLessThan(200_000);
   });
+
+  it('the v2 fixtures are real v2 files, from before mmuBatch and paravirt', () => {
+    for (const text of [V2, V2_FILE_KERNEL]) {
+      const json = JSON.parse(text) as Json;
+      expect(json.schemaVersion).toBe(2);
+      expect(json.spec).not.toHaveProperty('mmuBatch');
+      expect(runsOf(json).map((r) => r.technique)).toEqual(['native', 'trap-and-emulate']);
+      for (const run of runsOf(json)) {
+        expect(run.schemaVersion).toBe(2);
+        expect(run).toHaveProperty('silentSensitive');
+        expect(run).not.toHaveProperty('paravirt');
+      }
+    }
+    const file = JSON.parse(V2_FILE_KERNEL) as { spec: Json };
+    expect(file.spec).toMatchObject({ kernel: { kind: 'file' }, isa: 'strict' });
+    expect(V2.length + V2_FILE_KERNEL.length).toBeLessThan(100_000);
+  });
 });
 
 describe('results format 1 → 2', () => {
-  it('migrates a v1 file from before silentSensitive existed, and it validates', () => {
+  it('migrates a v1 file from before silentSensitive existed into the shape v2 files have', () => {
     const input = JSON.parse(V1_OLD) as Json;
-    const { value, from, steps } = migrateResults(input);
+    const { value, from, steps } = migrateResults(input, 2);
     expect(from).toBe(1);
     expect(steps).toBe(1);
-    const file = HistoryFileSchema.parse(value);
+    const file = value as Json & { runs: Json[] };
     expect(file.schemaVersion).toBe(2);
     expect(file.id).toBe(input.id);
     expect(file.createdAt).toBe(input.createdAt);
@@ -106,6 +127,19 @@ describe('results format 1 → 2', () => {
       // nothing else changes
       expect(without(run, 'schemaVersion', 'silentSensitive', 'culprit')).toEqual(runsOf(input)[i]);
     });
+    // the fields a real v2 file has, no more, no fewer
+    const v2 = JSON.parse(V2) as Json;
+    expect(Object.keys(file).sort()).toEqual(Object.keys(v2).sort());
+    expect(Object.keys(file.spec as Json).sort()).toEqual(Object.keys(v2.spec as Json).sort());
+    for (const run of file.runs) {
+      expect(Object.keys(run).sort()).toEqual(Object.keys(runsOf(v2)[0]!).sort());
+    }
+  });
+
+  it('then reaches the current format, which validates', () => {
+    const { value, steps } = migrateResults(JSON.parse(V1_OLD));
+    expect(steps).toBe(2);
+    expect(HistoryFileSchema.parse(value).schemaVersion).toBe(SCHEMA_VERSION);
     expect(ResultsFileSchema.safeParse(value).success).toBe(true);
   });
 
@@ -137,7 +171,7 @@ describe('results format 1 → 2', () => {
   it('replaces whatever a v1 run had as schemaVersion', () => {
     const input = JSON.parse(V1_OLD) as Json;
     runsOf(input)[0]!.schemaVersion = 7;
-    expect(runsOf(migrateResults(input).value).map((r) => r.schemaVersion)).toEqual([2, 2]);
+    expect(runsOf(migrateResults(input, 2).value).map((r) => r.schemaVersion)).toEqual([2, 2]);
   });
 
   it('names the field when a v1 file is not shaped like one, instead of crashing', () => {
@@ -163,6 +197,86 @@ describe('results format 1 → 2', () => {
   });
 });
 
+describe('results format 2 → 3', () => {
+  it('migrates a real v2 file: mmuBatch true, paravirt null, nothing else changes', () => {
+    for (const text of [V2, V2_FILE_KERNEL]) {
+      const input = JSON.parse(text) as Json;
+      const { value, from, steps } = migrateResults(input);
+      expect([from, steps]).toEqual([2, 1]);
+      const file = HistoryFileSchema.parse(value);
+      expect(file.schemaVersion).toBe(3);
+      expect([file.id, file.createdAt]).toEqual([input.id, input.createdAt]);
+      // v2 apps always batched: the only way there was
+      expect(file.spec).toEqual({ ...(input.spec as Json), mmuBatch: true });
+      file.runs.forEach((run, i) => {
+        expect(run.schemaVersion).toBe(3);
+        expect(run.paravirt).toBeNull();
+        expect(without(run, 'schemaVersion', 'paravirt')).toEqual(
+          without(runsOf(input)[i]!, 'schemaVersion'),
+        );
+      });
+    }
+  });
+
+  it('keeps what v2 already had: the silent sensitive instructions, the kernel file', () => {
+    const input = JSON.parse(V2) as Json;
+    const tae = runsOf(input)[1]!;
+    expect(tae.silentSensitive).toMatchObject({ executed: 254 });
+    const file = parseResultsFile(V2);
+    expect(file.runs[1]!.silentSensitive).toEqual(tae.silentSensitive);
+    const strict = parseResultsFile(V2_FILE_KERNEL);
+    expect(strict.spec.kernel).toEqual((JSON.parse(V2_FILE_KERNEL) as { spec: Json }).spec.kernel);
+    expect(strict.runs.map((r) => [r.isa, r.equivalent, r.paravirt])).toEqual([
+      ['strict', true, null],
+      ['strict', true, null],
+    ]);
+  });
+
+  it('sets paravirt and mmuBatch whatever a v2 file holds there (no v2 app wrote them)', () => {
+    const input = JSON.parse(V2) as Json & { spec: Json };
+    input.spec.mmuBatch = false;
+    runsOf(input)[0]!.paravirt = { hypercalls: { bogus: 1 } };
+    const { value } = migrateResults(input);
+    expect((value as { spec: Json }).spec.mmuBatch).toBe(true);
+    expect(runsOf(value).map((r) => r.paravirt)).toEqual([null, null]);
+  });
+
+  it('never changes its input', () => {
+    const input = deepFreeze(JSON.parse(V2) as Json);
+    const before = JSON.stringify(input);
+    const { value } = migrateResults(input);
+    expect(JSON.stringify(input)).toBe(before);
+    (value as { spec: Json }).spec.append = 'changed';
+    expect(JSON.stringify(input)).toBe(before);
+  });
+
+  it('names the field when a v2 file is not shaped like one, instead of crashing', () => {
+    const base = JSON.parse(V2) as Json;
+    const error = (file: Json) => migrationError(() => migrateResults(file)).message;
+    expect(error({ schemaVersion: 2, runs: [] })).toBe('spec: missing');
+    expect(error({ ...base, spec: 'nope' })).toBe('spec: expected an object, got a string');
+    expect(error({ ...base, spec: [] })).toBe('spec: expected an object, got a list');
+    expect(error({ ...base, runs: 7 })).toBe('runs: expected a list, got a number');
+    expect(error({ ...base, runs: [runsOf(base)[0], null] })).toBe(
+      'runs.1: expected an object, got null',
+    );
+  });
+
+  it('takes a v1 file through both steps', () => {
+    for (const text of [V1, V1_OLD]) {
+      const { value, from, steps } = migrateResults(JSON.parse(text));
+      expect([from, steps]).toEqual([1, 2]);
+      const file = HistoryFileSchema.parse(value);
+      expect(file.spec.mmuBatch).toBe(true);
+      expect(file.runs.map((r) => [r.schemaVersion, r.paravirt])).toEqual([
+        [3, null],
+        [3, null],
+      ]);
+    }
+    expect(parseResultsFile(V1).runs[1]!.silentSensitive).toMatchObject({ executed: 273 });
+  });
+});
+
 describe('reading results of any format', () => {
   it('parseResultsFile and parseVersionedJson migrate, then validate', () => {
     const file = parseResultsFile(V1_OLD);
@@ -181,11 +295,19 @@ describe('reading results of any format', () => {
     expect(parseResultsFile(JSON.stringify(current))).toStrictEqual(current);
   });
 
-  it('requires silentSensitive and culprit in the current format (no defaults)', () => {
+  it('requires silentSensitive, culprit, paravirt and mmuBatch in the current format (no defaults)', () => {
     const current = sampleResults();
     const run = without(current.runs[0]!, 'silentSensitive');
     expect(() => parseResultsFile(JSON.stringify({ ...current, runs: [run] }))).toThrow(
       /^runs\.0\.silentSensitive: /,
+    );
+    const noParavirt = without(current.runs[0]!, 'paravirt');
+    expect(() => parseResultsFile(JSON.stringify({ ...current, runs: [noParavirt] }))).toThrow(
+      /^runs\.0\.paravirt: /,
+    );
+    const spec = without(current.spec, 'mmuBatch');
+    expect(() => parseResultsFile(JSON.stringify({ ...current, spec }))).toThrow(
+      /^spec\.mmuBatch: /,
     );
     const unversioned = without(current.runs[0]!, 'schemaVersion');
     expect(() => parseResultsFile(JSON.stringify({ ...current, runs: [unversioned] }))).toThrow(
@@ -194,9 +316,9 @@ describe('reading results of any format', () => {
   });
 
   it('refuses a file of a newer app, saying so', () => {
-    const newer = { ...sampleResults(), schemaVersion: 3 };
+    const newer = { ...sampleResults(), schemaVersion: 4 };
     const message =
-      'written by a newer version of VMM Workbench (results format 3; this app reads formats 1 to 2)';
+      'written by a newer version of VMM Workbench (results format 4; this app reads formats 1 to 3)';
     expect(migrationError(() => migrateResults(newer)).message).toBe(message);
     expect(() => parseResultsFile(JSON.stringify(newer))).toThrow(message);
   });
@@ -239,13 +361,24 @@ describe('a RunResult taken out of its file', () => {
   it('says its format itself, and one without it is format 1', () => {
     const v1Run = runsOf(JSON.parse(V1_OLD))[1]!;
     const { value, from, steps } = migrateRunResult(v1Run);
-    expect([from, steps]).toEqual([1, 1]);
+    expect([from, steps]).toEqual([1, 2]);
     const run = RunResultSchema.parse(value);
-    expect(run).toMatchObject({ schemaVersion: 2, technique: 'trap-and-emulate', culprit: null });
+    expect(run).toMatchObject({
+      schemaVersion: 3,
+      technique: 'trap-and-emulate',
+      culprit: null,
+      paravirt: null,
+    });
     expect(v1Run).not.toHaveProperty('schemaVersion');
 
+    const v2Run = runsOf(JSON.parse(V2))[1]!;
+    const v2 = migrateRunResult(v2Run);
+    expect([v2.from, v2.steps]).toEqual([2, 1]);
+    expect(RunResultSchema.parse(v2.value)).toMatchObject({ schemaVersion: 3, paravirt: null });
+    expect(v2Run).not.toHaveProperty('paravirt');
+
     const current = sampleResults().runs[0]!;
-    expect(migrateRunResult(current)).toEqual({ value: current, from: 2, steps: 0 });
+    expect(migrateRunResult(current)).toEqual({ value: current, from: 3, steps: 0 });
     expect(
       migrationError(() => migrateRunResult({ ...current, schemaVersion: 9 })).message,
     ).toMatch(/^written by a newer version of VMM Workbench \(results format 9;/);

@@ -64,7 +64,7 @@ export const SAMPLE_CATALOG: Catalog = {
   apiVersion: 1,
   appVersion: '0.1.0',
   engineVersion: '0.1.0',
-  schemaVersion: 2,
+  schemaVersion: 3,
   techniques: [
     { id: 'native', name: 'Native', summary: 'the bare machine', reference: 'TECHNIQUES.md' },
     {
