@@ -45,6 +45,9 @@ and whether the guest's output equals the native run's.
   --memory SIZE         guest RAM (default 64M)
   --max-insns N         instruction budget per run (default ${SPEC_DEFAULTS.maxInstructions})
   --timeout SECONDS     host-time watchdog per run (default ${SPEC_DEFAULTS.timeoutMs / 1000})
+  --no-batch            the para-virtual guest issues one page-table entry per
+                        mmu_update hypercall instead of batching them (kernel
+                        argument mmu_batch=0), to measure what batching saves
   --out DIR             write results.json, results.csv, report.html and
                         charts/*.png|svg into DIR
   --explain             print each run's cycle derivation: every event kind,
@@ -76,6 +79,7 @@ export async function experimentCommand(argv: readonly string[], io: CommandIo):
     { name: 'out', value: true },
     { name: 'data', value: true },
     { name: 'explain' },
+    { name: 'no-batch' },
     { name: 'help', short: 'h' },
   ]);
   if (args.flags.has('help')) {
@@ -105,6 +109,7 @@ export async function experimentCommand(argv: readonly string[], io: CommandIo):
     append: optionValue(args, 'append') ?? '',
     isa: parseIsa(optionValue(args, 'isa')),
     profile: parseProfile(optionValue(args, 'profile')),
+    mmuBatch: !args.flags.has('no-batch'),
     ...(memoryText !== undefined ? { memoryBytes: parseMemorySize(memoryText) } : {}),
     ...(maxText !== undefined ? { maxInstructions: positive(maxText, '--max-insns') } : {}),
     ...(timeoutText !== undefined ? { timeoutMs: positive(timeoutText, '--timeout') * 1000 } : {}),

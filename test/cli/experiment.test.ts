@@ -90,7 +90,37 @@ describe('vmm-workbench experiment', () => {
     expect(r.stdout).toMatch(/^native\s+exit\s+/m);
   });
 
+  it('--no-batch asks the para-virtual guest for one page-table entry per mmu_update', () => {
+    const run = (extra: string[]) => {
+      const out = path.join(dir, `batch${extra.length}`);
+      const r = cli([
+        'experiment',
+        '--workload',
+        'forkwait',
+        '--append',
+        'n=2',
+        '--techniques',
+        'native',
+        ...extra,
+        '--out',
+        out,
+      ]);
+      expect(r.status, r.stderr).toBe(0);
+      return parseResultsFile(readFileSync(path.join(out, 'results.json'), 'utf8'));
+    };
+    const batched = run([]);
+    expect(batched.spec.mmuBatch).toBe(true);
+    expect(batched.runs[0]!.cmdline).toBe('vmm-guest.bin workload=forkwait n=2');
+    const unbatched = run(['--no-batch']);
+    expect(unbatched.spec.mmuBatch).toBe(false);
+    expect(unbatched.runs[0]!.cmdline).toBe('vmm-guest.bin workload=forkwait n=2 mmu_batch=0');
+    // the native kernel ignores the word
+    expect(unbatched.runs[0]!.outputHash).toBe(batched.runs[0]!.outputHash);
+    expect(cli(['experiment', '--help']).stdout).toMatch(/--no-batch {12}the para-virtual guest/);
+  });
+
   it.each([
+    [['--workload', 'syscall', '--no-batch=1'], /option '--no-batch' takes no value/],
     [['--workload', 'nope'], /unknown workload 'nope' \(available: syscall, isprime/],
     [['--workload', 'syscall', '--kernel', 'k.bin'], /exactly one of --workload/],
     [[], /exactly one of --workload/],

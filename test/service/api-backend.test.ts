@@ -167,6 +167,21 @@ describe('a kernel file the user picks', () => {
   });
 });
 
+describe('starting an experiment', () => {
+  it('refuses a spec whose mmuBatch is not true or false, naming the field', async () => {
+    const error = await refused({
+      method: 'startExperiment',
+      spec: {
+        ...SPEC_DEFAULTS,
+        kernel: { kind: 'workload', workload: 'syscall' },
+        techniques: ['native'],
+        mmuBatch: 'yes',
+      },
+    });
+    expect(error).toMatch(/^mmuBatch: .*boolean/i);
+  });
+});
+
 describe('exports', () => {
   let saved: HistoryFile;
   beforeAll(async () => {

@@ -33,6 +33,7 @@ import {
   type ExperimentServiceOptions,
   SpecError,
 } from '../../src-main/service/experiment-service';
+import { prepareExperiment } from '../../src-main/service/experiment-spec';
 import { WorkerPool } from '../../src-main/workers/pool';
 
 // Every file-system call of the history store goes through here, so the tests can see that a
@@ -131,6 +132,26 @@ describe('spec checks', () => {
     );
     // a misspelt optional field is an error, not silently the default
     expect(check({ kernel: isprime, techniques: ['native'], apend: 'n=3' }).field).toBe('apend');
+  });
+
+  it('refuses an mmuBatch that is not true or false, naming it; leaving it out means batching', () => {
+    for (const mmuBatch of ['no', 0, null, 'false']) {
+      const e = check({ kernel: isprime, techniques: ['native'], mmuBatch });
+      expect(e.field, String(mmuBatch)).toBe('mmuBatch');
+      expect(e.message).toMatch(/^mmuBatch: .*boolean/i);
+    }
+    const planned = (mmuBatch?: boolean) =>
+      prepareExperiment({ kernel: isprime, techniques: ['native', 'fake-para'], mmuBatch });
+    expect(planned().spec.mmuBatch).toBe(true);
+    expect(planned().runs.map((r) => r.cmdline)).toEqual([
+      'vmm-guest.bin workload=isprime',
+      'vmm-guest.bin workload=isprime',
+    ]);
+    // every technique boots the same command line: the native kernel ignores the word
+    expect(planned(false).runs.map((r) => r.cmdline)).toEqual([
+      'vmm-guest.bin workload=isprime mmu_batch=0',
+      'vmm-guest.bin workload=isprime mmu_batch=0',
+    ]);
   });
 
   it('names unknown techniques, profiles and workloads with what is available', () => {
