@@ -145,6 +145,14 @@ export function describeCulprit(c: SilentEffect, counts = false): string {
   return `'${c.disasm}' at EIP 0x${c.eip.toString(16)}${when}, a sensitive instruction that did not trap: it ${c.detail}`;
 }
 
+/** What ExperimentSpec.mmuBatch asked of the para-virtual guest, in words (the report's spec
+ *  table, History's compare-two and the Compare view say it the same way). */
+export function describeMmuBatch(mmuBatch: boolean): string {
+  return mmuBatch
+    ? 'batched: many entries per mmu_update hypercall'
+    : 'one entry per mmu_update hypercall (mmu_batch=0)';
+}
+
 /**
  * The file name of a chart image: `<experiment>-<chart>.png`, or for a chart comparing two
  * experiments `<A>-vs-<B>-<chart>.svg`, with anything a file system might object to replaced.

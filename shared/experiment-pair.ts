@@ -17,6 +17,7 @@ import {
   type ChartDataset,
   type ChartDefinition,
   describeDivergence,
+  describeMmuBatch,
   modeledMips,
   nativeRun,
   overheadVsNative,
@@ -185,6 +186,7 @@ const SPEC_FIELDS: readonly SpecField[] = [
     label: 'time-series slice',
     text: (s) => `${grouped(s.sliceInstructions)} instructions`,
   },
+  { field: 'mmuBatch', label: 'page-table updates', text: (s) => describeMmuBatch(s.mmuBatch) },
 ];
 
 /** The spec fields whose values differ, in spec order. Two kernel files differ when their

@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import {
   buildCharts,
   describeDivergence,
+  describeMmuBatch,
   modeledMips,
   nativeRun,
   overheadVsNative,
@@ -133,6 +134,7 @@ function header(file: ResultsFile): string {
     ['Seed', String(spec.seed)],
     ['Instruction budget', count(spec.maxInstructions)],
     ['Memory', `${count(spec.memoryBytes / 1024)} KiB`],
+    ['Page-table updates of the para-virtual guest', describeMmuBatch(spec.mmuBatch)],
   ];
   const dl = items
     .map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v).replace(/\n/g, '<br>')}</dd>`)

@@ -69,6 +69,13 @@ const StrictSpecSchema = ExperimentSpecSchema.strict();
 /** Check `input` and plan one run per technique. Throws SpecError. */
 export function prepareExperiment(input: unknown, kernelFile?: KernelFile): PreparedExperiment {
   const spec = checkSchema(input);
+  if (/(^|\s)mmu_batch=/.test(spec.append)) {
+    // the results would say "batched" (or not) while the guest did what the word said
+    throw new SpecError(
+      'append',
+      'mmu_batch= is set by mmuBatch (the CLI’s --no-batch, the form’s checkbox), not among the arguments',
+    );
+  }
   const techniques = [BASELINE_TECHNIQUE, ...spec.techniques].filter(
     (t, i, all) => all.indexOf(t) === i,
   );

@@ -38,6 +38,8 @@ export interface ExperimentDraft {
   n: number | null;
   /** further kernel command-line words (`hz=100`) */
   extraArgs: string;
+  /** the para-virtual guest batches its page-table updates (ExperimentSpec.mmuBatch) */
+  mmuBatch: boolean;
 }
 
 export type RunPhase = 'idle' | 'starting' | 'running' | 'cancelling' | 'loading' | 'failed';
@@ -65,6 +67,9 @@ export function draftProblem(
     return 'n must be a whole number of at least 1';
   }
   if (/(^|\s)n=/.test(draft.extraArgs)) return 'give n in its own field, not among the arguments';
+  if (/(^|\s)mmu_batch=/.test(draft.extraArgs)) {
+    return 'set page-table batching with its checkbox, not among the arguments';
+  }
   return null;
 }
 
@@ -84,6 +89,7 @@ export function draftSpec(draft: ExperimentDraft): ExperimentSpec {
     append: draftAppend(draft),
     isa: draft.isa === 'strict' ? 'strict' : 'classic',
     profile: draft.profile || SPEC_DEFAULTS.profile,
+    mmuBatch: draft.mmuBatch,
   };
 }
 
@@ -107,6 +113,7 @@ export const useExperimentStore = defineStore('experiment', () => {
     profile: SPEC_DEFAULTS.profile,
     n: null,
     extraArgs: '',
+    mmuBatch: SPEC_DEFAULTS.mmuBatch,
   });
   const phase = ref<RunPhase>('idle');
   const error = ref<string | null>(null);

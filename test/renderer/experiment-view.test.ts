@@ -198,6 +198,40 @@ describe('the Experiment view', () => {
     expect(w.get('[data-testid=kernel-file]').text()).toContain('good.bin');
   });
 
+  it('batches page-table updates unless its checkbox, with the techniques, is cleared', async () => {
+    const w = await mountView();
+    const box = w.get<HTMLInputElement>('.techniques input[data-testid=mmu-batch]');
+    expect(box.element.checked).toBe(true);
+    expect(box.element.closest('label')!.textContent).toContain(
+      'Batch page-table updates (mmu_update)',
+    );
+    // checked, the spec batches ('starts the spec the form shows' sends SPEC_DEFAULTS' true)
+    expect(useExperimentStore().draft.mmuBatch).toBe(true);
+    expect(w.get('[data-testid=mmu-batch-hint]').text()).not.toContain('mmu_batch=0');
+    await box.setValue(false);
+    expect(w.get('[data-testid=mmu-batch-hint]').text()).toContain('mmu_batch=0');
+    // the word goes on the command line by the spec, not among the arguments
+    expect(w.get('[data-testid=append]').text()).toBe('(nothing)');
+    await w.get('form').trigger('submit');
+    await flushPromises();
+    expect(bridge.calls('startExperiment')).toHaveLength(1);
+    expect(bridge.calls('startExperiment')[0]!.spec).toEqual({
+      ...SPEC_DEFAULTS,
+      kernel: { kind: 'workload', workload: 'syscall' },
+      techniques: ['native', 'trap-and-emulate', 'binary-translation'],
+      mmuBatch: false,
+    });
+  });
+
+  it('will not take mmu_batch= among the other arguments', async () => {
+    const w = await mountView();
+    await w.get('#extra-args').setValue('hz=100 mmu_batch=0');
+    expect(w.get('.field-problem').text()).toBe(
+      'set page-table batching with its checkbox, not among the arguments',
+    );
+    expect(w.get('button[type=submit]').attributes('disabled')).toBeDefined();
+  });
+
   it('will not run an invalid n and says why', async () => {
     const w = await mountView();
     await w.get('#n').setValue('0');

@@ -48,6 +48,7 @@ const draft = (d: Partial<ExperimentDraft> = {}): ExperimentDraft => ({
   profile: 'p4-2006',
   n: null,
   extraArgs: '',
+  mmuBatch: true,
   ...d,
 });
 
@@ -117,6 +118,13 @@ describe('the experiment spec of a draft', () => {
     expect(draftProblem(draft({ n: 0 }), w)).toMatch(/at least 1/);
     expect(draftProblem(draft({ n: 1.5 }), w)).toMatch(/whole number/);
     expect(draftProblem(draft({ extraArgs: 'n=5' }), w)).toMatch(/own field/);
+    expect(draftProblem(draft({ extraArgs: 'hz=1 mmu_batch=1' }), w)).toMatch(/its checkbox/);
+    expect(draftProblem(draft({ extraArgs: 'xmmu_batch=1' }), w)).toBeNull();
+  });
+
+  it('passes the batching choice on to the spec', () => {
+    expect(draftSpec(draft()).mmuBatch).toBe(true);
+    expect(draftSpec(draft({ mmuBatch: false })).mmuBatch).toBe(false);
   });
 
   it('turns progress into a fraction', () => {

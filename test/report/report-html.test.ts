@@ -53,6 +53,15 @@ describe('report.html (static)', () => {
     expect(html).toContain('line 2: expected');
   });
 
+  it('says in the spec table whether the para-virtual guest batched its page-table updates', () => {
+    const row = (mmuBatch: boolean) =>
+      /<dt>Page-table updates of the para-virtual guest<\/dt><dd>([^<]*)<\/dd>/.exec(
+        reportHtml({ ...file, spec: { ...file.spec, mmuBatch } }),
+      )?.[1];
+    expect(row(true)).toBe('batched: many entries per mmu_update hypercall');
+    expect(row(false)).toBe('one entry per mmu_update hypercall (mmu_batch=0)');
+  });
+
   it('escapes text', () => {
     expect(escapeHtml(`<a href="x">'&'</a>`)).toBe(
       '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;',

@@ -147,6 +147,9 @@ describe('spec checks', () => {
       'vmm-guest.bin workload=isprime',
       'vmm-guest.bin workload=isprime',
     ]);
+    const word = check({ kernel: isprime, techniques: ['native'], append: 'n=3 mmu_batch=0' });
+    expect(word.field).toBe('append');
+    expect(word.message).toMatch(/mmu_batch= is set by mmuBatch/);
     // every technique boots the same command line: the native kernel ignores the word
     expect(planned(false).runs.map((r) => r.cmdline)).toEqual([
       'vmm-guest.bin workload=isprime mmu_batch=0',

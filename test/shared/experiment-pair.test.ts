@@ -16,7 +16,12 @@ import {
   type PairMetricKey,
   type TechniquePair,
 } from '../../shared/experiment-pair';
-import { type HistoryFile, type RunResult } from '../../shared/results';
+import {
+  type ExperimentSpec,
+  ExperimentSpecSchema,
+  type HistoryFile,
+  type RunResult,
+} from '../../shared/results';
 import { sampleResults, type SampleOptions } from '../helpers/sample-results';
 
 function historyFile(
@@ -106,6 +111,7 @@ describe('the spec differences of two experiments', () => {
       memoryBytes: 32 * 1024 * 1024,
       eventLimit: 10,
       sliceInstructions: 50_000,
+      mmuBatch: false,
     };
     expect(specDifferences(A.spec, other)).toEqual([
       { field: 'isa', label: 'ISA', a: 'classic', b: 'strict' },
@@ -119,7 +125,25 @@ describe('the spec differences of two experiments', () => {
         a: '100,000 instructions',
         b: '50,000 instructions',
       },
+      {
+        field: 'mmuBatch',
+        label: 'page-table updates',
+        a: 'batched: many entries per mmu_update hypercall',
+        b: 'one entry per mmu_update hypercall (mmu_batch=0)',
+      },
     ]);
+    // no field of the spec is left out
+    const all: ExperimentSpec = {
+      ...other,
+      kernel: { kind: 'workload', workload: 'other' },
+      techniques: ['native'],
+      append: 'n=1',
+      profile: 'modern',
+      maxInstructions: 5,
+    };
+    expect(specDifferences(A.spec, all).map((d) => d.field)).toEqual(
+      Object.keys(ExperimentSpecSchema.shape),
+    );
   });
 
   it('tells a workload from a kernel file, and two files by their hashes', () => {
