@@ -1,6 +1,7 @@
 // report.html: the whole experiment in one self-contained file that opens offline from
 // file:// years later: Chart.js inlined, the chart definitions of shared/charts.ts inlined as
-// JSON, and the tables (summary, cost breakdown, first events, guest output) as plain HTML.
+// JSON, and the tables (summary, cost breakdown, a para-virtual run's para-API metrics, first
+// events, guest output) as plain HTML.
 //
 // Everything the guest or the user chose — kernel names, command lines, guest output, the
 // diverging lines, disassembly — is untrusted text: it goes through escapeHtml, and the JSON
@@ -19,6 +20,7 @@ import {
   runLabels,
   type ChartDefinition,
 } from '../../shared/charts';
+import { type ParavirtCell, paravirtRows } from '../../shared/paravirt-summary';
 import { type ResultsFile, type RunResult } from '../../shared/results';
 import { assertResultsFile } from './results-json';
 
@@ -192,6 +194,26 @@ function charts(definitions: readonly ChartDefinition[]): string {
   return `<section id="charts">\n<h2>Charts</h2>\n<div class="charts">\n${figures}\n</div>\n</section>`;
 }
 
+function paravirtCell(value: ParavirtCell): string {
+  if (value === null) return '—';
+  if (typeof value === 'string') return value;
+  return Number.isInteger(value) ? count(value) : value.toFixed(2);
+}
+
+/** A para-virtual run's para-API metrics (shared/paravirt-summary.ts, as the app shows them). */
+function paravirtDetails(run: RunResult): string[] {
+  const rows = paravirtRows(run);
+  if (rows.length === 0) return [];
+  return [
+    `<h3>Para-API</h3>`,
+    table(
+      ['Para-API', 'Value'],
+      rows.map((r) => [r.label, paravirtCell(r.value)]),
+      new Set([1]),
+    ),
+  ];
+}
+
 function runDetails(run: RunResult, label: string, index: number): string {
   const costRows = run.costBreakdown.map((line) => [
     line.kind,
@@ -233,6 +255,7 @@ function runDetails(run: RunResult, label: string, index: number): string {
       costRows,
       new Set([2, 3, 4]),
     ),
+    ...paravirtDetails(run),
     `<h3>First events</h3>`,
     `<p>${escapeHtml(eventNote)}</p>`,
     table(

@@ -4,8 +4,14 @@
 // Why the columns come from the zod schema and not from the data: the header must not depend
 // on which runs happen to be in the file (a null firstDivergence in every run must not drop
 // its columns), and a field added to the contract must appear here without anyone editing
-// this file. Only the `byCause` records depend on the data: their columns are the union of
-// the causes of all runs, sorted, with 0 where a run never saw that cause.
+// this file. Only the records (`byCause`, the para-API's hypercalls by name…) depend on the
+// data: their columns are the union of the keys of all runs, sorted, with 0 where a run never
+// saw that key — and empty where the record's parent is null (`paravirt` of a run that is not
+// para-virtual: it made no hypercalls, it did not make 0 of each of them).
+//
+// One column is derived, not a schema field: the hypercall total (`paravirt.hypercallsTotal`,
+// after the hypercalls by name), since a spreadsheet user compares totals first and the
+// per-name columns vary with the data.
 
 import { z } from 'zod';
 import { RunResultSchema, type ResultsFile, type RunResult } from '../../shared/results';
@@ -19,6 +25,11 @@ interface Column {
 
 /** Fields left out: lists (they have their own tables) and the raw guest output. */
 const SKIPPED = new Set(['outputText']);
+
+/** Records that get a total column after their per-key columns, and its name. */
+const TOTALS: Readonly<Record<string, string>> = {
+  'paravirt.hypercalls': 'paravirt.hypercallsTotal',
+};
 
 function valueAt(run: RunResult, path: readonly string[]): unknown {
   let value: unknown = run;
@@ -56,10 +67,35 @@ function columnsOf(schema: z.ZodType, path: string[], runs: readonly RunResult[]
         for (const key of Object.keys(record)) keys.add(key);
       }
     }
-    return [...keys].sort().map((key) => ({
+    const recordOf = (run: RunResult): Record<string, unknown> | null => {
+      const record = valueAt(run, path);
+      return record !== null && typeof record === 'object'
+        ? (record as Record<string, unknown>)
+        : null;
+    };
+    const columns: Column[] = [...keys].sort().map((key) => ({
       name: [...path, key].join('.'),
-      get: (run) => toCell(valueAt(run, [...path, key]) ?? 0),
+      get: (run) => {
+        const record = recordOf(run);
+        return record === null ? null : toCell(record[key] ?? 0);
+      },
     }));
+    const total = TOTALS[path.join('.')];
+    if (total !== undefined) {
+      columns.push({
+        name: total,
+        get: (run) => {
+          const record = recordOf(run);
+          return record === null
+            ? null
+            : Object.values(record).reduce<number>(
+                (a, b) => a + (typeof b === 'number' ? b : 0),
+                0,
+              );
+        },
+      });
+    }
+    return columns;
   }
   return [{ name: path.join('.'), get: (run) => toCell(valueAt(run, path)) }];
 }

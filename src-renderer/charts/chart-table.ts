@@ -1,6 +1,6 @@
 // The numbers of a chart as a table: the same values the chart draws (its datasets), one row
-// per run (bar charts) or per time-series point (line charts), so they can be read exactly and
-// copied (tab-separated) into a spreadsheet.
+// per bar category — a run, or a hypercall name — (bar charts) or per time-series point (line
+// charts), so they can be read exactly and copied (tab-separated) into a spreadsheet.
 
 import { type ChartDefinition, type JsonValue } from '../../shared/charts';
 
@@ -17,6 +17,15 @@ function isPoint(v: JsonValue): v is { x: JsonValue; y: JsonValue } {
 
 function cell(v: JsonValue | undefined): Cell {
   return typeof v === 'number' || typeof v === 'string' ? v : null;
+}
+
+/** What the bars of a chart stand for: its x axis title (`technique`, `hypercall`). */
+function categoryName(definition: ChartDefinition): string {
+  const x = (
+    definition.config.options.scales as { x?: { title?: { text?: JsonValue } } } | undefined
+  )?.x;
+  const text = x?.title?.text;
+  return typeof text === 'string' && text !== '' ? text : 'technique';
 }
 
 export function chartTable(definition: ChartDefinition): ChartTable {
@@ -36,7 +45,7 @@ export function chartTable(definition: ChartDefinition): ChartTable {
   }
   if (data.labels) {
     return {
-      columns: ['technique', ...datasets.map((d) => d.label)],
+      columns: [categoryName(definition), ...datasets.map((d) => d.label)],
       rows: data.labels.map((label, i) => [label, ...datasets.map((d) => cell(d.data[i]))]),
     };
   }

@@ -1,7 +1,9 @@
 // The headline numbers of every run as one table (the Compare view's "numbers" table), read
-// straight from RunResult, rounded as the charts round them, so table and charts agree.
+// straight from RunResult, rounded as the charts round them, so table and charts agree; and
+// the tables beside it: a run's cost breakdown, a para-virtual run's para-API metrics.
 
 import { modeledMips, nativeRun, overheadVsNative, runLabels } from '../../shared/charts';
+import { paravirtRows } from '../../shared/paravirt-summary';
 import { type ResultsFile, type RunResult } from '../../shared/results';
 import { type ChartTable } from './chart-table';
 
@@ -67,4 +69,12 @@ export function costTable(run: RunResult): ChartTable {
       line.source,
     ]),
   };
+}
+
+/** A para-virtual run's para-API metrics (shared/paravirt-summary.ts, as the HTML report has
+ *  them), one row per figure; null for a run without them. */
+export function paravirtTable(run: RunResult): ChartTable | null {
+  const rows = paravirtRows(run);
+  if (rows.length === 0) return null;
+  return { columns: ['para-API', 'value'], rows: rows.map((r) => [r.label, r.value]) };
 }

@@ -139,6 +139,16 @@ describe('chart tables', () => {
     expect(table.rows.at(-1)).toEqual([1_200_000, 0, slots.at(-1)!.traps, null]);
   });
 
+  it('name the first column after what the bars stand for: a run, or a hypercall', () => {
+    const withParavirt = buildCharts(sampleResults({ withParavirt: true }));
+    const table = chartTable(withParavirt.find((c) => c.id === 'hypercalls-by-name')!);
+    expect(table.columns).toEqual(['hypercall', 'paravirt']);
+    expect(table.rows.find((r) => r[0] === 'mmu_update')).toEqual(['mmu_update', 14]);
+    for (const c of charts.filter((x) => x.config.data.labels && x.id !== 'equivalence')) {
+      expect(chartTable(c).columns[0], c.id).toBe('technique');
+    }
+  });
+
   it('say the verdict and divergence of the equivalence chart', () => {
     expect(chartTable(chart('equivalence')).rows).toEqual([
       ['native', 'equivalent', null],

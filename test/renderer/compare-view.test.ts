@@ -13,6 +13,7 @@ import { useResultsStore } from '../../src-renderer/stores/results';
 import { useUiStore } from '../../src-renderer/stores/ui';
 import CompareView from '../../src-renderer/views/CompareView.vue';
 import { installFakeCanvas } from './helpers/canvas';
+import { SAMPLE_PARAVIRT } from '../helpers/sample-results';
 import { SAMPLE_CATALOG, sampleHistoryFile } from './helpers/fake-bridge';
 import { setupRenderer } from './helpers/setup';
 
@@ -98,6 +99,50 @@ describe('the Compare view', () => {
     expect(overTime).toEqual(
       file.runs[1]!.timeSeries.slots.map((s) => ({ x: s.instructions, y: s.traps })),
     );
+  });
+
+  it('draws the hypercalls chart and a para-API table per para-virtual run', async () => {
+    const file = sampleHistoryFile(undefined, { withParavirt: true });
+    const w = await mountCompare(file);
+    const hypercalls = buildCharts(file).find((c) => c.id === 'hypercalls-by-name')!;
+    const drawn = window.__vmmCharts!['hypercalls-by-name']!;
+    expect(drawn.data.labels).toEqual(hypercalls.config.data.labels);
+    expect(drawn.data.datasets.map((d) => [d.label, d.data])).toEqual([
+      [
+        'paravirt',
+        Object.keys(SAMPLE_PARAVIRT.hypercalls)
+          .sort()
+          .map((n) => SAMPLE_PARAVIRT.hypercalls[n]),
+      ],
+    ]);
+    const section = w.get('.paravirt-metrics');
+    expect(section.text()).toContain('batched: many entries per mmu_update hypercall');
+    expect(section.findAll('.paravirt-run').map((r) => r.attributes('data-technique'))).toEqual([
+      'paravirt',
+    ]);
+    const rows = Object.fromEntries(
+      section.findAll('tbody tr').map((tr) => {
+        const [label, value] = tr.findAll('th,td').map((c) => c.text());
+        return [label!, value!];
+      }),
+    );
+    expect(rows).toMatchObject({
+      hypercalls: '132',
+      'mmu_update calls': '14',
+      'page-table entries applied': '121',
+      'entries per mmu_update call': '8.64',
+      'batch sizes (entries: calls)': '1 entry: 10 calls; 16 entries: 3 calls; 64 entries: 1 call',
+      'mmu_update calls that flushed the TLB': '2',
+      'upcalls (events delivered)': '25',
+      'refused hypercalls (name:error)': 'mmu_update:EPERM × 1; unknown:ENOSYS × 1',
+      'direct page-table writes (emulated)': '0',
+    });
+  });
+
+  it('has no para-API section or hypercalls chart without a para-virtual run', async () => {
+    const w = await mountCompare(sampleHistoryFile());
+    expect(w.find('.paravirt-metrics').exists()).toBe(false);
+    expect(w.find('[data-chart-id="hypercalls-by-name"]').exists()).toBe(false);
   });
 
   it('shows the exact value on hover', async () => {

@@ -30,7 +30,12 @@ function checkXml(text: string): string {
 }
 
 describe('chart images', () => {
-  const charts = buildCharts(sampleResults());
+  // with a para-virtual run, so that every kind of chart is drawn (the hypercalls one too)
+  const charts = buildCharts(sampleResults({ withParavirt: true }));
+
+  it('draws the hypercalls chart too', () => {
+    expect(charts.map((c) => c.id)).toContain('hypercalls-by-name');
+  });
 
   it('renders every chart as a PNG that decodes at the requested size', async () => {
     for (const chart of charts) {

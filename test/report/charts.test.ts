@@ -7,7 +7,7 @@ import {
   runLabels,
   type ChartDefinition,
 } from '../../shared/charts';
-import { sampleResults } from '../helpers/sample-results';
+import { SAMPLE_PARAVIRT, sampleResults } from '../helpers/sample-results';
 
 const byId = (charts: ChartDefinition[], id: string): ChartDefinition => {
   const chart = charts.find((c) => c.id === id);
@@ -159,5 +159,61 @@ describe('chart definitions (shared/charts.ts)', () => {
     f.runs[1] = { ...f.runs[1]!, status: 'did-not-finish' };
     const c = buildCharts(f).find((x) => x.id === 'throughput')!;
     expect(c.description).toContain('trap-and-emulate (did-not-finish)');
+  });
+});
+
+describe('the hypercalls chart', () => {
+  it('is there only when a run has para-API metrics', () => {
+    expect(buildCharts(sampleResults()).map((c) => c.id)).not.toContain('hypercalls-by-name');
+    const ids = buildCharts(sampleResults({ withParavirt: true })).map((c) => c.id);
+    expect(ids.slice(0, 3)).toEqual([
+      'traps-by-cause',
+      'hypercalls-by-name',
+      'guest-events-by-cause',
+    ]);
+    // a paravirt run that failed before it reported metrics has none either
+    const failed = sampleResults({ withParavirt: true });
+    failed.runs[3] = { ...failed.runs[3]!, paravirt: null, status: 'failed' };
+    expect(buildCharts(failed).map((c) => c.id)).not.toContain('hypercalls-by-name');
+  });
+
+  it('has one bar group per hypercall name and one bar per para-virtual run', () => {
+    const file = sampleResults({ withParavirt: true });
+    const c = byId(buildCharts(file), 'hypercalls-by-name');
+    expect(c.title).toBe('Hypercalls by name');
+    expect(c.config.type).toBe('bar');
+    const names = Object.keys(SAMPLE_PARAVIRT.hypercalls).sort();
+    expect(c.config.data.labels).toEqual(names);
+    expect(c.config.data.datasets).toHaveLength(1);
+    const [d] = c.config.data.datasets;
+    expect(d!.label).toBe('paravirt');
+    expect(d!.data).toEqual(names.map((n) => SAMPLE_PARAVIRT.hypercalls[n]));
+    expect(d!.backgroundColor).toBe(runColors(file.runs)[3]);
+    expect(c.config.options).toMatchObject({
+      scales: { x: { title: { text: 'hypercall' } }, y: { beginAtZero: true } },
+    });
+  });
+
+  it('puts every name of every para-virtual run in the groups, 0 where a run made none', () => {
+    const file = sampleResults({ withParavirt: true });
+    const first = file.runs[3]!;
+    const unbatched = {
+      ...SAMPLE_PARAVIRT,
+      hypercalls: { mmu_update: 122, set_cr3: 20, invlpg: 4 },
+    };
+    file.runs.push({ ...first, paravirt: unbatched, status: 'did-not-finish' });
+    const c = byId(buildCharts(file), 'hypercalls-by-name');
+    expect(c.config.data.labels).toEqual(
+      [...new Set([...Object.keys(SAMPLE_PARAVIRT.hypercalls), 'invlpg'])].sort(),
+    );
+    const data = (label: string, name: string) => {
+      const d = c.config.data.datasets.find((x) => x.label === label)!;
+      return d.data[c.config.data.labels!.indexOf(name)];
+    };
+    expect(c.config.data.datasets.map((d) => d.label)).toEqual(['paravirt', 'paravirt #2']);
+    expect([data('paravirt', 'mmu_update'), data('paravirt #2', 'mmu_update')]).toEqual([14, 122]);
+    expect([data('paravirt', 'invlpg'), data('paravirt #2', 'console_write')]).toEqual([0, 0]);
+    // only the para-virtual runs are named as partial
+    expect(c.description).toContain('Partial metrics: paravirt #2 (did-not-finish).');
   });
 });

@@ -62,6 +62,32 @@ describe('report.html (static)', () => {
     expect(row(false)).toBe('one entry per mmu_update hypercall (mmu_batch=0)');
   });
 
+  it('lists a para-virtual run’s para-API metrics in its section, and draws the hypercalls chart', () => {
+    expect(html).not.toContain('<h3>Para-API</h3>');
+    expect(html).not.toContain('data-chart-id="hypercalls-by-name"');
+    const withParavirt = reportHtml(sampleResults({ withParavirt: true }));
+    expect(withParavirt).toContain('<canvas data-chart-id="hypercalls-by-name"');
+    const sections = withParavirt.split('<section class="run"');
+    expect(sections.map((x) => x.includes('<h3>Para-API</h3>'))).toEqual([
+      false,
+      false,
+      false,
+      false,
+      true,
+    ]);
+    const cells = (label: string) =>
+      new RegExp(`<tr><td>${label}</td><td class="num">([^<]*)</td></tr>`).exec(sections[4]!)?.[1];
+    expect(cells('mmu_update calls')).toBe('14');
+    expect(cells('page-table entries applied')).toBe('121');
+    expect(cells('entries per mmu_update call')).toBe('8.64');
+    expect(cells('batch sizes \\(entries: calls\\)')).toBe(
+      '1 entry: 10 calls; 16 entries: 3 calls; 64 entries: 1 call',
+    );
+    expect(cells('refused hypercalls \\(name:error\\)')).toBe(
+      'mmu_update:EPERM × 1; unknown:ENOSYS × 1',
+    );
+  });
+
   it('escapes text', () => {
     expect(escapeHtml(`<a href="x">'&'</a>`)).toBe(
       '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;',
@@ -108,7 +134,12 @@ describe('report.html in headless Chromium', () => {
   }
 
   it('opens offline without errors and draws every chart', async () => {
-    const file = sampleResults({ kernelName: HOSTILE_NAME, outputText: HOSTILE_OUTPUT });
+    // with a para-virtual run: its hypercalls chart and the para-API section are drawn too
+    const file = sampleResults({
+      kernelName: HOSTILE_NAME,
+      outputText: HOSTILE_OUTPUT,
+      withParavirt: true,
+    });
     const charts = buildCharts(file);
     const { page, problems, requests } = await open(reportHtml(file));
     // runs in the page (serialized): only page globals, typed here because tests have no DOM lib

@@ -140,6 +140,41 @@ describe('results.csv', () => {
     expect(rows[2]!['guestEvents.byCause.de']).toBe('1');
   });
 
+  it('has the para-API figures: hypercalls (by name and in total), mmu_update calls and entries', () => {
+    const f = sampleResults({ withParavirt: true });
+    const r = table(resultsCsv(f));
+    const [native, , , paravirt] = r;
+    expect(paravirt!.technique).toBe('paravirt');
+    expect(paravirt!['paravirt.hypercallsTotal']).toBe('132');
+    expect(paravirt!['paravirt.mmuUpdate.calls']).toBe('14');
+    expect(paravirt!['paravirt.mmuUpdate.entries']).toBe('121');
+    expect(paravirt!['paravirt.hypercalls.mmu_update']).toBe('14');
+    expect(paravirt!['paravirt.errors.mmu_update:EPERM']).toBe('1');
+    expect(paravirt!['paravirt.mmuUpdate.batchSizes.16']).toBe('3');
+    // a run without para-API metrics has none: empty, not 0
+    for (const name of [
+      'paravirt.hypercallsTotal',
+      'paravirt.mmuUpdate.calls',
+      'paravirt.mmuUpdate.entries',
+      'paravirt.hypercalls.mmu_update',
+    ]) {
+      expect(native![name], name).toBe('');
+    }
+    const names = resultsCsvColumns(f);
+    expect(names.indexOf('paravirt.hypercallsTotal')).toBe(
+      names.indexOf('paravirt.hypercalls.yield') + 1,
+    );
+    // the fixed columns are there whatever runs the file has
+    for (const name of [
+      'paravirt.hypercallsTotal',
+      'paravirt.mmuUpdate.calls',
+      'paravirt.mmuUpdate.entries',
+    ]) {
+      expect(columns, name).toContain(name);
+    }
+    expect(rows[0]!['paravirt.hypercallsTotal']).toBe('');
+  });
+
   it('leaves out lists and the guest output', () => {
     for (const c of columns) {
       expect(c).not.toMatch(/^(costBreakdown|outputText|timeSeries\.slots|events\.entries)/);
