@@ -21,6 +21,7 @@ import {
   type ChartDefinition,
 } from '../../shared/charts';
 import { type ParavirtCell, paravirtRows } from '../../shared/paravirt-summary';
+import { type MacroExpansion, type MacroSource, paraApiMacros } from '../host/para-api-macros';
 import { type ResultsFile, type RunResult } from '../../shared/results';
 import { assertResultsFile } from './results-json';
 
@@ -182,6 +183,79 @@ function summary(file: ResultsFile, labels: readonly string[]): string {
   )}\n</section>`;
 }
 
+/** Whether the experiment has a run of the para-API build (which para-API metrics come from). */
+export function hasParavirtRun(file: ResultsFile): boolean {
+  return file.runs.some((r) => r.kernel.build === 'paravirt' || r.paravirt !== null);
+}
+
+function macroCode(source: MacroSource): string {
+  return (
+    `<pre class="macro"><code>${escapeHtml(source.body.join('\n'))}</code></pre>` +
+    `<div class="source">${escapeHtml(`${source.file}:${source.line}`)}</div>`
+  );
+}
+
+function macroRow(m: MacroExpansion): string {
+  const uses = m.uses
+    .map((u) => {
+      // the source's comment starts with the macro's name (`PV_CLI: mask events…`)
+      const about = u.comment.join(' ').replace(new RegExp(`^${u.name}:\\s*`), '');
+      return `<p class="uses"><code>${escapeHtml(u.name)}</code> expands to${about ? ` (${escapeHtml(about)})` : ''}:</p>${macroCode(u)}`;
+    })
+    .join('\n');
+  return `<tr><th><code>${escapeHtml(m.name)}</code></th><td>${macroCode(m.native)}</td><td>${macroCode(m.paravirt)}\n${uses}</td></tr>`;
+}
+
+/**
+ * The para-API in one paragraph, with the interrupt-flag macros of both builds side by side as
+ * the kernel's sources have them (src-main/host/para-api-macros.ts reads them); only when the
+ * experiment has a para-virtual run.
+ */
+function paraApi(file: ResultsFile): string {
+  if (!hasParavirtRun(file)) return '';
+  const macros = paraApiMacros();
+  const constants = [
+    ...new Map(macros.flatMap((m) => m.constants).map((c) => [c.name, c])).values(),
+  ];
+  const names = macros.map((m) => `<code>${escapeHtml(m.name)}</code>`).join(' and ');
+  const paragraph =
+    'The para-virtual run boots the para-API build of the same guest kernel source: assembled ' +
+    'with <code>-D PARAVIRT</code>, every sensitive operation of the kernel — each one a macro ' +
+    'of <code>sensitive.inc</code> — becomes a use of the para-API instead of the ' +
+    'instruction. Some uses are hypercalls (<code>vmcall</code> with the call number in ' +
+    'EAX and the arguments in EBX, ECX, EDX…: <code>mmu_update</code> for page-table writes, ' +
+    '<code>set_cr3</code> for a context switch, <code>iret</code>…), counted in the chart ' +
+    '“Hypercalls by name”; others are plain memory accesses to the shared-info page, which ' +
+    'the hypervisor and the guest both map. The interrupt flag is the lecture’s example: ' +
+    'natively <code>cli</code> clears IF; deprivileged under trap-and-emulate it traps, a ' +
+    'world switch every time; the para-virtual kernel’s ' +
+    `${names} are stores to the shared-info page’s event mask, with no world switch, and ` +
+    'only an <code>STI</code> that finds an event already waiting enters the hypervisor. ' +
+    (file.spec.mmuBatch
+      ? 'In this experiment the guest batched its page-table updates: many entries per ' +
+        '<code>mmu_update</code>. '
+      : 'In this experiment batching was off: one page-table entry per <code>mmu_update</code> ' +
+        '(<code>mmu_batch=0</code>). ') +
+    'The two builds’ expansions below are read from the kernel’s own sources.';
+  const legend = constants
+    .map(
+      (c) =>
+        `<dt><code>${escapeHtml(c.name)}</code> = <code>${escapeHtml(c.value)}</code></dt><dd>${escapeHtml(c.comment || '—')}</dd>`,
+    )
+    .join('\n');
+  return [
+    '<section id="para-api">',
+    '<h2>The para-API</h2>',
+    `<p>${paragraph}</p>`,
+    '<table class="macro-expansions">',
+    '<thead><tr><th>Macro</th><th>Native build</th><th>Para-virtual build (<code>-D PARAVIRT</code>)</th></tr></thead>',
+    `<tbody>\n${macros.map(macroRow).join('\n')}\n</tbody>`,
+    '</table>',
+    `<dl class="constants">\n${legend}\n</dl>`,
+    '</section>',
+  ].join('\n');
+}
+
 function charts(definitions: readonly ChartDefinition[]): string {
   const figures = definitions
     .map(
@@ -281,6 +355,9 @@ figure.chart { margin: 0; } .canvas-box { position: relative; height: 340px; }
 canvas { background: #fff; } figcaption { font-size: 12px; color: #444; }
 pre.output { background: #f7f7f7; padding: 0.5rem; max-height: 24rem; overflow: auto; }
 code { font-family: ui-monospace, monospace; }
+pre.macro { margin: 0.2rem 0; padding: 0.3rem 0.5rem; background: #f7f7f7; }
+table.macro-expansions td { min-width: 18rem; } .source { font-size: 12px; color: #555; } p.uses { margin: 0.6rem 0 0; }
+dl.constants { display: grid; grid-template-columns: max-content 1fr; gap: 0.2rem 1rem; font-size: 13px; } dl.constants dd { margin: 0; }
 @media print { .charts { display: block; } figure.chart { break-inside: avoid; } }
 `;
 
@@ -320,6 +397,7 @@ export function reportHtml(file: ResultsFile): string {
     header(file),
     '<main>',
     summary(file, labels),
+    paraApi(file),
     charts(definitions),
     ...file.runs.map((run, i) => runDetails(run, labels[i]!, i)),
     '</main>',

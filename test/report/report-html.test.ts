@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCharts } from '../../shared/charts';
+import { readMacroExpansions } from '../../src-main/host/para-api-macros';
 import { chartJsUmdSource, escapeHtml, reportHtml } from '../../src-main/report/report-html';
 import { launchChromium, type HeadlessChromium } from '../helpers/chromium';
 import { sampleResults } from '../helpers/sample-results';
@@ -85,6 +86,42 @@ describe('report.html (static)', () => {
     );
     expect(cells('refused hypercalls \\(name:error\\)')).toBe(
       'mmu_update:EPERM × 1; unknown:ENOSYS × 1',
+    );
+  });
+
+  it('explains the para-API in one paragraph, with CLI and STI of both builds from the sources', () => {
+    expect(html).not.toContain('id="para-api"');
+    const withParavirt = reportHtml(sampleResults({ withParavirt: true }));
+    const start = withParavirt.indexOf('<section id="para-api">');
+    expect(start).toBeGreaterThan(withParavirt.indexOf('<section id="summary">'));
+    const section = withParavirt.slice(start, withParavirt.indexOf('</section>', start));
+    expect(section.match(/<p>/g)).toHaveLength(1);
+    expect(section).toContain('the guest batched its page-table updates');
+    const [cli, sti] = readMacroExpansions();
+    for (const m of [cli!, sti!]) {
+      const row = new RegExp(
+        `<tr><th><code>${m.name}</code></th><td>(.*?)</td><td>([\\s\\S]*?)</td></tr>`,
+      ).exec(section);
+      expect(row, m.name).not.toBeNull();
+      const [, native, paravirt] = row!;
+      // the texts as the files have them, escaped, with where they are
+      expect(native).toContain(`<code>${escapeHtml(m.native.body.join('\n'))}</code>`);
+      expect(native).toContain(`sensitive.inc:${m.native.line}`);
+      expect(paravirt).toContain(`<code>${escapeHtml(m.paravirt.body.join('\n'))}</code>`);
+      for (const u of m.uses) {
+        expect(paravirt).toContain(`<code>${escapeHtml(u.body.join('\n'))}</code>`);
+        expect(paravirt).toContain(`paravirt-abi.inc:${u.line}`);
+      }
+    }
+    expect(section).toContain('<td><pre class="macro"><code>cli</code></pre>');
+    expect(section).toContain(
+      'mov byte [SHARED_INFO_ADDRESS + SHARED_INFO_evtchn_upcall_mask], 1</code>',
+    );
+    expect(section).toMatch(/<dt><code>SHARED_INFO_ADDRESS<\/code> = <code>0x[0-9A-F]+<\/code>/i);
+    const unbatched = sampleResults({ withParavirt: true });
+    unbatched.spec.mmuBatch = false;
+    expect(reportHtml(unbatched)).toContain(
+      'batching was off: one page-table entry per <code>mmu_update</code> (<code>mmu_batch=0</code>)',
     );
   });
 
