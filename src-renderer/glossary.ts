@@ -508,7 +508,7 @@ export const GLOSSARY: readonly GlossaryEntry[] = [
   },
   {
     term: 'Para-API',
-    aliases: ['para-virtual interface', 'shared-info page'],
+    aliases: ['para-virtual interface'],
     definition:
       'The interface a para-virtualized guest sees instead of the bare instruction set: the ' +
       'hardware’s innocuous instructions plus high-level calls into the hypervisor (set the page ' +
@@ -527,7 +527,39 @@ export const GLOSSARY: readonly GlossaryEntry[] = [
       'the vmcall instruction with a call number in a register; on a machine without a ' +
       'hypervisor vmcall is an invalid instruction (#UD), so that build runs only virtualized.',
     lecture: '§5',
-    see: ['Para-API', 'Para-virtualization', 'Trap'],
+    inApp: 'Compare → Hypercalls by name, and the para-API table of a para-virtual run',
+    see: ['Para-API', 'Para-virtualization', 'Trap', 'mmu_update batching'],
+  },
+  {
+    term: 'Shared-info page',
+    aliases: ['shared_info', 'event mask', 'evtchn_upcall_mask'],
+    definition:
+      'A page of memory the hypervisor and a para-virtualized guest kernel both map (Xen’s ' +
+      'shared_info). The guest’s virtual interrupt mask lives there, so its cli and sti become ' +
+      'plain stores to one byte, with no world switch; the hypervisor marks events that arrive ' +
+      'while the mask is set as pending, and delivers them (an upcall) once the guest clears it. ' +
+      'The workbench’s para-virtual kernel enters the hypervisor at sti only when an event is ' +
+      'already pending. The page also carries the faulting address of a reflected page fault and ' +
+      'the virtual time.',
+    lecture: '§5',
+    inApp:
+      'Report → The para-API (the CLI and STI macros of both builds); Compare → para-API table (upcalls)',
+    see: ['Para-API', 'Virtual interrupt flag', 'Hypercall'],
+  },
+  {
+    term: 'mmu_update batching',
+    aliases: ['mmu_update', 'batched page-table updates', 'multicall'],
+    definition:
+      'A para-virtualized kernel may not write its page tables directly: the hypervisor must ' +
+      'check every entry first, so that no guest maps memory that is not its own. It asks with ' +
+      'the mmu_update hypercall, which takes a whole list of entries, so that a fork or an exit ' +
+      'that changes hundreds of entries pays for one world switch instead of one per entry — ' +
+      'where Xen’s page-table overhead went, and why batching matters. Clearing “Batch page-table ' +
+      'updates” sends one entry per call, to measure what batching saves.',
+    lecture: '§5',
+    inApp:
+      'Experiment → Batch page-table updates (mmu_update); Compare → para-API table (entries per call, batch sizes)',
+    see: ['Hypercall', 'Page table', 'Shadow page table', 'World switch'],
   },
 
   // ---- §6: binary translation

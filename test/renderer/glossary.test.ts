@@ -132,6 +132,8 @@ describe('the glossary data', () => {
       'para-virtualization',
       'para-API',
       'hypercall',
+      'shared-info page',
+      'mmu_update batching',
       'binary translation',
       'translation unit',
       'compiled code fragment',
