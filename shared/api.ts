@@ -76,6 +76,8 @@ export interface TechniqueEntry {
   readonly name: string;
   readonly summary: string;
   readonly reference: string;
+  /** false when the technique boots its own build of the bundled kernel (paravirt) */
+  readonly runsKernelFiles: boolean;
 }
 
 export interface WorkloadEntry {

@@ -37,8 +37,10 @@ and whether the guest's output equals the native run's.
 
   --workload NAME       a workload of the bundled guest kernel (see below)
   --kernel FILE         a multiboot kernel of your own (.bin, or .asm to assemble)
-  --techniques LIST     comma-separated technique ids, or all (default all);
-                        native always runs too: it is the baseline
+  --techniques LIST     comma-separated technique ids, or all (default all;
+                        with --kernel, all but paravirt, which boots its own
+                        build of the bundled kernel); native always runs too:
+                        it is the baseline
   --append "TEXT"       words for the kernel command line, e.g. "n=1000"
   --isa classic|strict  ISA variant (default ${SPEC_DEFAULTS.isa})
   --profile NAME        CPU profile of the cost model (default ${SPEC_DEFAULTS.profile})
@@ -98,7 +100,7 @@ export async function experimentCommand(argv: readonly string[], io: CommandIo):
   const techniquesText = optionValue(args, 'techniques') ?? 'all';
   const techniques =
     techniquesText === 'all'
-      ? techniqueIds()
+      ? techniqueIds(kernelFile !== undefined)
       : techniquesText.split(',').map((t) => parseTechnique(t.trim()));
   const memoryText = optionValue(args, 'memory');
   const maxText = optionValue(args, 'max-insns');

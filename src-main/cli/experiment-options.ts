@@ -11,8 +11,15 @@ import { UsageError } from './args';
 
 export const HOST_CLOCK: HostClock = { now: () => performance.now() };
 
-export function techniqueIds(): string[] {
-  return listTechniques().map((t) => t.id);
+/**
+ * What `--techniques all` means: every registered technique, but for a kernel file only those
+ * that boot the image as given (a para-virtual technique boots its own build of the bundled
+ * kernel source and cannot run someone else's image).
+ */
+export function techniqueIds(forKernelFile = false): string[] {
+  return listTechniques()
+    .filter((t) => !forKernelFile || t.kernelBuild === 'native')
+    .map((t) => t.id);
 }
 
 /** `lookup()`, with the registry's "unknown …" Error turned into a UsageError. */

@@ -133,11 +133,12 @@ export class WorkbenchBackend {
       appVersion: APP_VERSION,
       engineVersion: ENGINE_VERSION,
       schemaVersion: SCHEMA_VERSION,
-      techniques: listTechniques().map(({ id, name, summary, reference }) => ({
+      techniques: listTechniques().map(({ id, name, summary, reference, kernelBuild }) => ({
         id,
         name,
         summary,
         reference,
+        runsKernelFiles: kernelBuild === 'native',
       })),
       workloads: WORKLOADS.map(({ name, description, defaultN }) => ({
         name,

@@ -14,6 +14,7 @@ import {
   type ApiEvent,
   type KernelUpload,
   type RunProgressView,
+  type TechniqueEntry,
   type WorkloadEntry,
 } from '../../shared/api';
 import { SPEC_DEFAULTS, type ExperimentSpec } from '../../shared/results';
@@ -56,9 +57,14 @@ export function draftAppend(draft: ExperimentDraft): string {
 export function draftProblem(
   draft: ExperimentDraft,
   workloads: readonly WorkloadEntry[],
+  techniques: readonly TechniqueEntry[] = [],
 ): string | null {
   if (draft.kernelSource === 'file') {
     if (!draft.kernelFile) return 'choose a kernel file';
+    const own = techniques.find((t) => !t.runsKernelFiles && draft.techniques.includes(t.id));
+    if (own) {
+      return `${own.name} boots its own build of the bundled kernel and cannot run a kernel file: untick it, or choose a workload`;
+    }
   } else if (!draft.workload) return 'choose a workload';
   else if (workloads.length > 0 && !workloads.some((w) => w.name === draft.workload)) {
     return `the workload '${draft.workload}' is not in the catalog`;

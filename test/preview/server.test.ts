@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiEvent } from '../../shared/api';
 import { parseResultsFile, SPEC_DEFAULTS } from '../../shared/results';
+import { listTechniques } from '../../src-main/engine/vmm';
 import { WorkbenchBackend } from '../../src-main/service/api-backend';
 import { ExperimentService } from '../../src-main/service/experiment-service';
 import { type PreviewServer, startPreviewServer } from '../../src-main/preview/server';
@@ -141,10 +142,12 @@ describe('web preview server', () => {
   it('answers the catalog from the registries', async () => {
     const r = await api({ method: 'catalog' });
     expect(r.ok).toBe(true);
-    expect(r.value.techniques.map((t: { id: string }) => t.id)).toEqual([
-      'native',
-      'trap-and-emulate',
-    ]);
+    expect(r.value.techniques.map((t: { id: string }) => t.id)).toEqual(
+      listTechniques().map((t) => t.id),
+    );
+    const paravirt = r.value.techniques.find((t: { id: string }) => t.id === 'paravirt');
+    expect(paravirt.runsKernelFiles).toBe(false);
+    expect(r.value.techniques[0].runsKernelFiles).toBe(true);
     expect(r.value.workloads.some((w: { name: string }) => w.name === 'isprime')).toBe(true);
     expect(r.value.profiles.map((p: { id: string }) => p.id)).toContain('p4-2006');
     expect(r.value.guestKernelBytes).toBeGreaterThan(1000);

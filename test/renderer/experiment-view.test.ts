@@ -86,6 +86,7 @@ describe('the Experiment view', () => {
     const boxes = w.findAll<HTMLInputElement>('.techniques input[data-technique]');
     expect(boxes.map((b) => [b.attributes('data-technique'), b.element.checked])).toEqual([
       ['trap-and-emulate', true],
+      ['paravirt', true],
       ['binary-translation', true],
     ]);
     expect(w.findAll('#profile option').map((o) => o.text())).toEqual([
@@ -102,6 +103,7 @@ describe('the Experiment view', () => {
     const w = await mountView();
     await w.get('#workload').setValue('pgfault');
     await w.get('input[data-technique=binary-translation]').setValue(false);
+    await w.get('input[data-technique=paravirt]').setValue(false);
     await w.get('input[name=isa][value=strict]').setValue(true);
     await w.get('#profile').setValue('modern');
     await w.get('#n').setValue('2500');
@@ -150,6 +152,14 @@ describe('the Experiment view', () => {
     expect(w.get('[data-testid=kernel-file]').text()).toMatch(
       /mine\.asm, assembled to a 5 bytes.*image, SHA-256 abababababab…/,
     );
+    // paravirt boots its own build of the bundled kernel: the form says so and will not run
+    expect(w.get('[data-testid=no-kernel-file-paravirt]').text()).toContain('para-virtual build');
+    expect(w.find('[data-testid=no-kernel-file-trap-and-emulate]').exists()).toBe(false);
+    expect(w.get('.field-problem').text()).toMatch(
+      /^Para-virtualization boots its own build of the bundled kernel and cannot run a kernel file/,
+    );
+    expect(w.get('button[type=submit]').attributes('disabled')).toBeDefined();
+    await w.get('input[data-technique=paravirt]').setValue(false);
     await w.get('#n').setValue('7');
     await w.get('form').trigger('submit');
     await flushPromises();
@@ -218,7 +228,7 @@ describe('the Experiment view', () => {
     expect(bridge.calls('startExperiment')[0]!.spec).toEqual({
       ...SPEC_DEFAULTS,
       kernel: { kind: 'workload', workload: 'syscall' },
-      techniques: ['native', 'trap-and-emulate', 'binary-translation'],
+      techniques: ['native', 'trap-and-emulate', 'paravirt', 'binary-translation'],
       mmuBatch: false,
     });
   });
@@ -247,6 +257,7 @@ describe('the Experiment view', () => {
     expect(rows().map((r) => r.attributes('data-technique'))).toEqual([
       'native',
       'trap-and-emulate',
+      'paravirt',
       'binary-translation',
     ]);
     expect(rows().every((r) => r.attributes('data-state') === 'queued')).toBe(true);

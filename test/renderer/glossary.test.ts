@@ -39,6 +39,7 @@ const CATALOG: Catalog = {
       name: 'Hardware-assisted (nested paging)',
       summary: 'VT-x style guest mode with a two-dimensional page walk',
       reference: 'TECHNIQUES.md',
+      runsKernelFiles: true,
     },
   ],
 };

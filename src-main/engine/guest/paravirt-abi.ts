@@ -101,7 +101,7 @@ export const HYPERCALL = {
       { reg: 'ecx', name: 'length', meaning: 'number of bytes' },
     ],
     returns: 'bytes written (= length); nothing is written on error',
-    errors: ['EFAULT'],
+    errors: ['EFAULT', 'EINVAL'],
   },
   set_trap_table: {
     name: 'set_trap_table',
@@ -125,7 +125,11 @@ export const HYPERCALL = {
     replaces: 'mov [pte], val (a store to a page table in use, which would fault and be emulated)',
     args: [
       { reg: 'ebx', name: 'requests', meaning: 'guest-virtual address of the mmu_update array' },
-      { reg: 'ecx', name: 'count', meaning: 'number of entries (0 is allowed)' },
+      {
+        reg: 'ecx',
+        name: 'count',
+        meaning: 'number of entries (0 is allowed; at most MMU_UPDATE_MAX_ENTRIES, 4096)',
+      },
       { reg: 'edx', name: 'flags', meaning: 'MMU_UPDATE_FLUSH_TLB: flush the TLB after the batch' },
     ],
     returns: '0; on error, entries before the bad one are applied, the rest are not',
@@ -220,7 +224,7 @@ export const HYPERCALL = {
     replaces: 'the PIT programming (out 0x43 / 0x40) and PIC setup for IRQ 0',
     args: [{ reg: 'ebx', name: 'period', meaning: 'ticks between events (the PIT reload value)' }],
     returns: '0',
-    errors: [],
+    errors: ['EINVAL'],
   },
   block: {
     name: 'block',
@@ -482,6 +486,12 @@ export const MMU_UPDATE = {
 } as const satisfies Record<string, FieldSpec>;
 
 export const MMU_UPDATE_SIZE = 8;
+/** Most entries one mmu_update takes (a larger count is -EINVAL: the work of one call is bounded). */
+export const MMU_UPDATE_MAX_ENTRIES = 4096;
+/** Most bytes one console_write takes (a longer buffer is -EINVAL). */
+export const CONSOLE_WRITE_MAX = 65536;
+/** Longest set_timer period: the PIT's 16-bit reload value (a longer one is -EINVAL). */
+export const TIMER_PERIOD_MAX = 0xffff;
 /** The only command (Xen's value), carried in ptr's low two bits. */
 export const MMU_NORMAL_PT_UPDATE = 0;
 /** mmu_update flags (EDX): flush the whole TLB after the batch, as a CR3 reload would. */

@@ -145,6 +145,29 @@ export const COST_KINDS: readonly CostKind[] = [
     category: 'hypervisor',
     description: 'a guest CR3 load: the shadow directory of the new address space found or built',
   },
+  {
+    kind: 'vmm.hypercall',
+    category: 'hypervisor',
+    description:
+      'a para-virtual hypercall dispatched: the number looked up, the arguments checked, the result returned',
+  },
+  {
+    kind: 'vmm.mmuUpdateEntry',
+    category: 'hypervisor',
+    description:
+      'one mmu_update entry: the frame it names checked against the guest’s memory and the page’s use, the entry and its shadow updated',
+  },
+  {
+    kind: 'vmm.guestCopy',
+    category: 'hypervisor',
+    description:
+      'one 32-bit word copied between guest memory and the hypervisor through the guest’s mapping (hypercall buffers, trap tables, frames)',
+  },
+  {
+    kind: 'vmm.portAccess',
+    category: 'hypervisor',
+    description: 'a device port access the hypervisor makes for the guest (io_out / io_in)',
+  },
 ];
 
 /** Mnemonics with their own cost kind (else the form's cost class decides). */
@@ -251,6 +274,22 @@ const P4: CpuProfile = {
       source:
         'assumption: comparing 1,024 entries with the copy (about 2 cycles each) plus the emulated write, ≈2 cycles each on the P4',
     },
+    'vmm.hypercall': {
+      cycles: 300,
+      source:
+        'assumption: about 150 hypervisor instructions to dispatch on the number and check the arguments, ≈2 cycles each on the P4',
+    },
+    'vmm.mmuUpdateEntry': {
+      cycles: 200,
+      source:
+        'assumption: about 100 instructions to validate one entry (frame owner, page use) and update it and its shadow entry, ≈2 cycles each on the P4',
+    },
+    'vmm.guestCopy': {
+      cycles: 8,
+      source:
+        'assumption: a checked load and a store per 32-bit word through the guest mapping, two L1 hits ([Fog] Prescott L1 latency 4)',
+    },
+    'vmm.portAccess': { cycles: 3800, source: `${ISA_IO} = 3,800 cycles at 3.8 GHz` },
     'vmm.shadowSwitch': {
       cycles: 400,
       source:
@@ -332,6 +371,22 @@ const CORE2: CpuProfile = {
       source:
         'assumption: comparing 1,024 entries with the copy (about 2 cycles each) plus the emulated write, ≈1 cycle each on the Core 2',
     },
+    'vmm.hypercall': {
+      cycles: 150,
+      source:
+        'assumption: about 150 hypervisor instructions to dispatch on the number and check the arguments, ≈1 cycle each on the Core 2',
+    },
+    'vmm.mmuUpdateEntry': {
+      cycles: 100,
+      source:
+        'assumption: about 100 instructions to validate one entry (frame owner, page use) and update it and its shadow entry, ≈1 cycle each on the Core 2',
+    },
+    'vmm.guestCopy': {
+      cycles: 6,
+      source:
+        'assumption: a checked load and a store per 32-bit word through the guest mapping, two L1 hits ([Fog] Core 2 L1 latency 3)',
+    },
+    'vmm.portAccess': { cycles: 2660, source: `${ISA_IO} = 2,660 cycles at 2.66 GHz` },
     'vmm.shadowSwitch': {
       cycles: 200,
       source:
@@ -415,6 +470,22 @@ const MODERN: CpuProfile = {
       source:
         'assumption: comparing 1,024 entries with the copy (about 2 cycles each) plus the emulated write, ≈1 cycle each',
     },
+    'vmm.hypercall': {
+      cycles: 150,
+      source:
+        'assumption: about 150 hypervisor instructions to dispatch on the number and check the arguments, ≈1 cycle each',
+    },
+    'vmm.mmuUpdateEntry': {
+      cycles: 100,
+      source:
+        'assumption: about 100 instructions to validate one entry (frame owner, page use) and update it and its shadow entry, ≈1 cycle each',
+    },
+    'vmm.guestCopy': {
+      cycles: 8,
+      source:
+        'assumption: a checked load and a store per 32-bit word through the guest mapping, two L1 hits ([Fog] Sandy Bridge L1 latency 4)',
+    },
+    'vmm.portAccess': { cycles: 3300, source: `${ISA_IO} = 3,300 cycles at 3.3 GHz` },
     'vmm.shadowSwitch': {
       cycles: 150,
       source:

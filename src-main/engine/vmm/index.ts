@@ -4,10 +4,12 @@
 
 import { registerTechnique } from './registry';
 import { nativeTechnique } from './techniques/native';
+import { paravirtTechnique } from './techniques/paravirt';
 import { trapAndEmulateTechnique } from './techniques/trap-and-emulate';
 
 registerTechnique(nativeTechnique);
 registerTechnique(trapAndEmulateTechnique);
+registerTechnique(paravirtTechnique);
 
 export { findTechnique, listTechniques, requireTechnique } from './registry';
 export type { Technique, TechniqueContext, TechniqueInfo, TechniqueSession } from './technique';

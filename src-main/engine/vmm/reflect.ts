@@ -17,11 +17,12 @@ export function reflectEvent(
   source: DeliverySource,
   resolve: (e: CpuException) => boolean,
 ): void {
+  const previous = cpu.deliveryFaultFilter;
   cpu.deliveryFaultFilter = resolve;
   try {
     cpu.deliverDirect(vector, errorCode, source);
   } finally {
-    cpu.deliveryFaultFilter = undefined;
+    cpu.deliveryFaultFilter = previous;
     writes.close();
   }
 }

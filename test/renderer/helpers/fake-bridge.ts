@@ -66,18 +66,33 @@ export const SAMPLE_CATALOG: Catalog = {
   engineVersion: '0.1.0',
   schemaVersion: 3,
   techniques: [
-    { id: 'native', name: 'Native', summary: 'the bare machine', reference: 'TECHNIQUES.md' },
+    {
+      id: 'native',
+      name: 'Native',
+      summary: 'the bare machine',
+      reference: 'TECHNIQUES.md',
+      runsKernelFiles: true,
+    },
     {
       id: 'trap-and-emulate',
       name: 'Trap-and-emulate',
       summary: 'the guest kernel runs deprivileged at CPL 1',
       reference: 'lecture §4',
+      runsKernelFiles: true,
+    },
+    {
+      id: 'paravirt',
+      name: 'Para-virtualization',
+      summary: 'the para-virtual build runs at CPL 1 and calls the hypervisor',
+      reference: 'lecture §5',
+      runsKernelFiles: false,
     },
     {
       id: 'binary-translation',
       name: 'Binary translation',
       summary: 'kernel code is translated before it runs',
       reference: 'lecture §6',
+      runsKernelFiles: true,
     },
   ],
   workloads: [

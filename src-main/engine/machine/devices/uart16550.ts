@@ -144,6 +144,14 @@ export class Uart16550 implements PortDevice {
     return this.out.slice(Math.min(offset, this.outLength), this.outLength);
   }
 
+  /**
+   * Bytes a hypervisor's console writes for its guest (the para-virtual console_write): the
+   * same output stream as transmitted bytes, with no register or interrupt involved.
+   */
+  writeConsole(bytes: Uint8Array): void {
+    for (const b of bytes) this.emit(b);
+  }
+
   /** Bytes transmitted past the capture limit, not kept. */
   get droppedBytes(): number {
     return this.dropped;

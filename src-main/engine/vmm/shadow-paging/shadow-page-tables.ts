@@ -100,6 +100,13 @@ export class ShadowPageTables {
     evictions: 0,
   };
 
+  /** guest frames the hypervisor owns (its descriptor tables): never mapped writable */
+  private readonly pinned = new Set<number>();
+  /** the page-directory slot the hypervisor keeps for itself (-1: none), and what it maps
+   *  there: linear page number → guest frame, read-only, supervisor-only */
+  private windowSlot = -1;
+  private readonly windowPages = new Map<number, number>();
+
   /** host page standing for guest-physical memory beyond RAM: all ones, mapped read-only */
   private readonly unassignedPage: number;
   /** host page a write to unassigned memory lands in, wiped after the one instruction */
@@ -175,12 +182,84 @@ export class ShadowPageTables {
     return this.protectedFrames.has(frame);
   }
 
+  /** Whether a guest frame is the page directory of a shadow. */
+  isDirectory(frame: number): boolean {
+    return this.directories.has(frame);
+  }
+
+  /** A guest frame the hypervisor owns: no shadow entry ever maps it writable, whatever the
+   *  guest's own tables say. */
+  pin(frame: number): void {
+    this.pinned.add(frame);
+  }
+
+  isPinned(frame: number): boolean {
+    return this.pinned.has(frame);
+  }
+
+  /**
+   * Keep one page-directory slot (4 MiB of linear addresses) for the hypervisor in every shadow,
+   * as Xen keeps the top of every address space: what the guest's directory says there is
+   * ignored, and only `pages` (linear page number → pinned guest frame) are mapped, read-only
+   * and supervisor-only. The CPU finds the hypervisor's descriptor tables there.
+   */
+  reserveWindow(slot: number, pages: ReadonlyMap<number, number>): void {
+    if (this.directories.size > 0) throw new Error('reserve the window before any shadow exists');
+    for (const [page, frame] of pages) {
+      if (page >>> 10 !== slot) throw new RangeError('a window page lies outside its slot');
+      if (frame >= this.guestPages) throw new RangeError('a window page must be a guest frame');
+      this.pin(frame);
+      this.windowPages.set(page, frame);
+    }
+    this.windowSlot = slot;
+  }
+
+  /** The hypervisor's own slot of the address space (-1 when none is reserved). */
+  get reservedSlot(): number {
+    return this.windowSlot;
+  }
+
+  /**
+   * The hypervisor writes a guest page-table or page-directory entry it has validated (a
+   * para-virtual mmu_update): the entry changes in guest memory, and the shadow entries derived
+   * from it are dropped, as `sync` would after a trapped store, without comparing the page.
+   * The real TLB keeps what it holds until the guest flushes it, as natively.
+   */
+  writeGuestEntry(addr: number, value: number): void {
+    if ((addr & 3) !== 0 || addr + 4 > this.guestPages << PAGE_SHIFT) {
+      throw new RangeError('a guest paging entry must be an aligned address in guest RAM');
+    }
+    this.memory.write32(addr, value >>> 0);
+    const frame = addr >>> PAGE_SHIFT;
+    const snap = this.snapshots.get(frame);
+    if (!snap) return;
+    const i = (addr & 0xfff) >>> 2;
+    if (snap[i] === value >>> 0) return;
+    snap[i] = value >>> 0;
+    const table = this.directories.get(frame)?.tables[i];
+    if (table) this.dropTable(table);
+    const asTable = this.derived.get(frame);
+    if (asTable) for (const t of asTable) this.clearEntry(t, i);
+  }
+
   // ---- faults ----------------------------------------------------------------------------------
   /**
    * A real page fault at `linear` while the guest runs: walk the guest's own tables as its MMU
    * would (setting its A/D bits), and either fill the shadow or say why not.
    */
   resolve(linear: number, write: boolean, user: boolean, guest: GuestPagingState): FaultResolution {
+    if (linear >>> 22 === this.windowSlot) {
+      // the hypervisor's slot: its pages read-only for the kernel, nothing else there
+      const own = this.windowPages.get(linear >>> PAGE_SHIFT);
+      if (own === undefined || write || user) {
+        return {
+          kind: 'guest-fault',
+          errorCode: (own !== undefined ? 1 : 0) | (write ? 2 : 0) | (user ? 4 : 0),
+        };
+      }
+      this.install(linear, own, false, false);
+      return { kind: 'mapped' };
+    }
     let frame: number;
     let allowUser = true;
     let allowWrite = true;
@@ -355,7 +434,7 @@ export class ShadowPageTables {
     const existing = dir.tables[index];
     if (existing) return existing;
     let source = -1;
-    if (dir.key !== PHYSICAL_MODE) {
+    if (dir.key !== PHYSICAL_MODE && index !== this.windowSlot) {
       const pde = this.guestRead32((dir.key << PAGE_SHIFT) + index * 4);
       // a 4 MiB page has no table of its own: its PDE lives in the (protected) directory
       if (!(pde & PDE_PS && this.guestCr4 & CR4_PSE)) source = pde >>> PAGE_SHIFT;
@@ -399,7 +478,7 @@ export class ShadowPageTables {
     if (!dir) throw new Error('no shadow directory is live');
     const table = this.tableFor(dir, linear >>> 22);
     // after tableFor: building the table may just have made `frame` a protected page table
-    const writable = wantWritable && !this.protectedFrames.has(frame);
+    const writable = wantWritable && !this.protectedFrames.has(frame) && !this.pinned.has(frame);
     const index = (linear >>> PAGE_SHIFT) & 0x3ff;
     this.clearEntry(table, index);
     const addr = (table.page << PAGE_SHIFT) + index * 4;

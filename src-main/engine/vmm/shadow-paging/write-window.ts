@@ -7,6 +7,7 @@
 
 import { type Cpu } from '../../machine/cpu';
 import { CpuException, VECTOR } from '../../machine/exceptions';
+import { type HandlerFootprint, type RunMeter } from '../../metrics/meter';
 import { type GuestPagingState, type ShadowPageTables } from './shadow-page-tables';
 
 /** What resolving a nested fault cost the hypervisor, for its meter. */
@@ -80,3 +81,24 @@ export class ShadowWriteWindow {
   }
 }
 
+/** Charge what resolving a nested fault took: a filled entry runs the fill handler. */
+export function chargeNestedWork(
+  meter: RunMeter,
+  work: NestedFaultWork,
+  shadowFill: HandlerFootprint,
+): void {
+  switch (work) {
+    case 'shadowFill':
+      meter.charge('vmm.shadowFill');
+      meter.runHandler(shadowFill);
+      return;
+    case 'shadowSync':
+      meter.charge('vmm.shadowSync');
+      return;
+    case 'writeOnce':
+      return;
+    case 'unassignedWrite':
+      meter.charge('vmm.emulate');
+      return;
+  }
+}

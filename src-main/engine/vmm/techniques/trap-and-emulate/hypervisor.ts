@@ -35,7 +35,7 @@ import { GuestNotVirtualizable } from '../../technique';
 import { trapCause } from '../../instruction-cause';
 import { reflectEvent } from '../../reflect';
 import { ShadowPageTables } from '../../shadow-paging/shadow-page-tables';
-import { ShadowWriteWindow } from '../../shadow-paging/write-window';
+import { chargeNestedWork, ShadowWriteWindow } from '../../shadow-paging/write-window';
 import { SilentSensitiveWatch } from './silent-sensitive';
 import { VirtualCpu } from '../../virtual-cpu';
 
@@ -77,7 +77,12 @@ export class TrapAndEmulateHypervisor implements DeliveryHook {
     // page 0 of the region is the hypervisor's IDT (the CPU never reads it: every event is
     // intercepted first), then the shadow pool, then the handlers' modeled text
     this.vcpu = new VirtualCpu(this.cpu, { idtrBase: guestBytes, idtrLimit: 0x7ff });
-    this.shadow = new ShadowPageTables(this.cpu, machine.memory, guestBytes, shadowPool(guestBytes));
+    this.shadow = new ShadowPageTables(
+      this.cpu,
+      machine.memory,
+      guestBytes,
+      shadowPool(guestBytes),
+    );
     this.writes = new ShadowWriteWindow(this.cpu, this.shadow);
     this.executor = new Interpreter(this.cpu);
     this.handlers = handlerFootprints('trap-and-emulate', guestBytes, HANDLERS);
@@ -174,22 +179,9 @@ export class TrapAndEmulateHypervisor implements DeliveryHook {
    */
   private resolveNested(e: CpuException, savedCr2: number): boolean {
     const work = this.writes.resolveNested(e, savedCr2, this.vcpu.paging);
-    switch (work) {
-      case undefined:
-        return false;
-      case 'shadowFill':
-        this.meter.charge('vmm.shadowFill');
-        this.meter.runHandler(this.handlers.shadowFill);
-        return true;
-      case 'shadowSync':
-        this.meter.charge('vmm.shadowSync');
-        return true;
-      case 'writeOnce':
-        return true;
-      case 'unassignedWrite':
-        this.meter.charge('vmm.emulate');
-        return true;
-    }
+    if (work === undefined) return false;
+    chargeNestedWork(this.meter, work, this.handlers.shadowFill);
+    return true;
   }
 
   // ---- instruction emulation -------------------------------------------------------------------
