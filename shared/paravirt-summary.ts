@@ -73,5 +73,6 @@ export function paravirtRows(run: RunResult): ParavirtRow[] {
     { label: 'events that waited while masked', value: m.eventsPendingWhileMasked },
     { label: 'refused hypercalls (name:error)', value: describeRefused(m) },
     { label: 'direct page-table writes (emulated)', value: m.directPageTableWrites },
+    { label: 'page-table entries prefilled (whole tables)', value: m.shadowPrefilled },
   ];
 }

@@ -217,6 +217,8 @@ export const ParavirtMetricsSchema = z.object({
   eventsPendingWhileMasked: count,
   /** direct stores to in-use page tables, emulated as one-entry updates (a guest bug; slow) */
   directPageTableWrites: count,
+  /** page-table entries validated and filled a whole table at a time, without faults of their own */
+  shadowPrefilled: count,
 });
 
 export const RunResultSchema = z.object({

@@ -196,6 +196,7 @@ export const SAMPLE_PARAVIRT: ParavirtMetrics = {
   upcalls: 25,
   eventsPendingWhileMasked: 6,
   directPageTableWrites: 0,
+  shadowPrefilled: 15_360,
 };
 
 /**

@@ -11,6 +11,7 @@ import {
   EVTCHN,
   EXCEPTIONS_WITH_ERROR_CODE,
   FAST_TRAP_VECTOR,
+  FEATURE_NATIVE_USER_IRET,
   type FieldSpec,
   GUEST_KERNEL_CPL,
   GUEST_USER_CPL,
@@ -105,6 +106,11 @@ export function abiConstants(): readonly AbiSection[] {
         c('SHARED_INFO_ADDRESS', SHARED_INFO_ADDRESS, 'the page just below the kernel'),
         c('SHARED_INFO_SIZE', SHARED_INFO_SIZE, ''),
         ...fieldConstants('SHARED_INFO', SHARED_INFO_FIELDS),
+        c(
+          'FEATURE_NATIVE_USER_IRET',
+          FEATURE_NATIVE_USER_IRET,
+          'features: iret from CPL 1 to CPL 3 does not trap (classic ISA)',
+        ),
       ],
     },
     {

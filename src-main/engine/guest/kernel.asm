@@ -154,6 +154,7 @@ _start:
 ; Linux), so that no entry or exit path has to touch them; SS holds the ring's own.
 gdt_init:
     LGDT [gdtr]
+%ifndef PARAVIRT
     jmp KCODE:.reload
 .reload:
     mov ax, KDATA
@@ -163,6 +164,9 @@ gdt_init:
     mov es, ax
     mov fs, ax
     mov gs, ax
+%endif
+    ; (para-virtual: the hypervisor starts the kernel with exactly these selectors, and far
+    ; jumps and segment loads are sensitive: each would trap on the strict ISA)
     mov ax, TSS_SEL
     LTR ax
     ret
@@ -507,48 +511,55 @@ uvm_free:
     popad
     ret
 
-; uvm_copy: ESI = parent's page directory, EDI = child's: copy every user page (fork's
-; address-space copy; no copy-on-write). EAX = 0, or -1 when out of memory.
+; uvm_copy: ESI = parent's page directory, EDI = child's (fresh from pd_create): copy every
+; user page (fork's address-space copy; no copy-on-write). The child's entries are written as
+; one batch (mmu_update in the para-virtual build: a fork pays one world switch per batch, not
+; one per entry); a child page table is allocated at its first page and named only through
+; the batch, never read back. EAX = 0, or -1 when out of memory (what was mapped stays mapped,
+; for uvm_free).
 uvm_copy:
     push ebx
     push ecx
     push edx
     push ebp
+    MMU_BATCH_BEGIN
     mov ecx, USER_BASE >> 22
 .pde:
     mov ebp, [esi + ecx * 4]
     test ebp, PTE_P
     jz .next_pde
     and ebp, ~(PAGE - 1)
+    xor edx, edx                ; the child's page table here: none yet
     xor ebx, ebx                ; PTE index
 .pte:
     mov eax, [ebp + ebx * 4]
     test eax, PTE_P
     jz .next_pte
-    push ebx
-    shl ebx, 12
-    mov edx, ecx
-    shl edx, 22
-    or ebx, edx                 ; the virtual address
-    call map_zero_page
+    test edx, edx
+    jnz .have_table
+    call kalloc
     test eax, eax
-    jnz .fail_pop
-    call pte_lookup             ; EDX = the child's PTE
-    mov edx, [edx]
-    and edx, ~(PAGE - 1)
-    pop ebx
-    mov eax, [ebp + ebx * 4]
-    and eax, ~(PAGE - 1)
+    jz .fail
+    mov edx, eax
+    or eax, PTE_P | PTE_W | PTE_U
+    SET_PTE_BATCHED [edi + ecx * 4], eax
+.have_table:
+    call kalloc
+    test eax, eax
+    jz .fail
     push esi
     push edi
     push ecx
-    mov esi, eax
-    mov edi, edx
+    mov esi, [ebp + ebx * 4]
+    and esi, ~(PAGE - 1)
+    mov edi, eax
     mov ecx, PAGE / 4
     rep movsd
     pop ecx
     pop edi
     pop esi
+    or eax, PTE_P | PTE_W | PTE_U
+    SET_PTE_BATCHED [edx + ebx * 4], eax
 .next_pte:
     inc ebx
     cmp ebx, 1024
@@ -557,10 +568,11 @@ uvm_copy:
     inc ecx
     cmp ecx, USER_TOP >> 22
     jb .pde
+    MMU_BATCH_FLUSH
     xor eax, eax
     jmp .ret
-.fail_pop:
-    pop ebx
+.fail:
+    MMU_BATCH_FLUSH
     mov eax, -1
 .ret:
     pop ebp
@@ -1285,6 +1297,11 @@ parse_cmdline:
     mov edi, key_hz
     call match_key
     jnc .hz
+%ifdef PARAVIRT
+    mov edi, key_mmu_batch
+    call match_key
+    jnc .mmu_batch
+%endif
 .skip_word:
     mov al, [esi]
     test al, al
@@ -1324,6 +1341,14 @@ parse_cmdline:
     ja .skip_word
     mov [arg_hz], eax
     jmp .skip_word
+%ifdef PARAVIRT
+.mmu_batch:                     ; mmu_batch=0: one entry per mmu_update (spec.mmuBatch false)
+    call parse_number
+    test eax, eax
+    jnz .skip_word
+    mov dword [pv_mmu_limit], 1
+    jmp .skip_word
+%endif
 .done:
     ret
 
@@ -1367,6 +1392,9 @@ parse_number:
 key_workload: db 'workload=', 0
 key_n:        db 'n=', 0
 key_hz:       db 'hz=', 0
+%ifdef PARAVIRT
+key_mmu_batch: db 'mmu_batch=', 0
+%endif
 
 ; select_workload: look workload_buf up in the workload table; set workload_entry,
 ; workload_name and the default n. An unknown name ends the run with a list of the names.

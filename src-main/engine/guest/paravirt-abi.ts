@@ -352,7 +352,23 @@ export const SHARED_INFO = {
     writer: 'hypervisor',
     meaning: 'PARAVIRT_ABI_VERSION, written before the guest’s first instruction',
   },
+  features: {
+    name: 'features',
+    offset: 0x24,
+    size: 4,
+    writer: 'hypervisor',
+    meaning:
+      'bit n: feature n of the machine below (FEATURE_*, Xen’s XENFEAT_ bits), written before the guest’s first instruction',
+  },
 } as const satisfies Record<string, FieldSpec>;
+
+/**
+ * features bit: on this machine an iret from the guest kernel (CPL 1) to guest user code (CPL 3)
+ * runs without trapping (classic IA-32, where it only leaves IF and IOPL alone), so the kernel
+ * may return to user mode with a real iret instead of the iret hypercall. Clear on the strict
+ * ISA, where every iret at CPL > 0 traps.
+ */
+export const FEATURE_NATIVE_USER_IRET = 0x1;
 
 export type SharedInfoField = keyof typeof SHARED_INFO;
 

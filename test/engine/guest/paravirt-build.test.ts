@@ -248,6 +248,7 @@ describe('the para-virtual build (-D PARAVIRT)', () => {
     ['out', /^out\b/],
     ['hlt', /^hlt\b/],
     ['mov r, cs', /^mov\b[^,]*,\s*cs\b/],
+    ['jmp far', /^jmp\s+0x[0-9a-f]+:/i],
   ];
 
   function codeInstructions(r: AssembleResult): string[] {
@@ -256,14 +257,16 @@ describe('the para-virtual build (-D PARAVIRT)', () => {
       .flatMap((e) => disassemble(Uint8Array.from(e.bytes), e.address!).map((l) => l.text));
   }
 
-  it('no sensitive instruction in the para-virtual code; the native code has every kind', () => {
+  // The one exception: the return to user mode may be a real iretd, where shared_info.features
+  // says it does not trap (classic IA-32; Xen's 32-bit guests do the same). It is executed only
+  // behind that test, which the paravirt technique's tests check never traps on either ISA.
+  const ALLOWED_IN_PARAVIRT: Readonly<Record<string, number>> = { iret: 1 };
+
+  it('no sensitive instruction in the para-virtual code but the guarded iretd; the native code has every kind', () => {
     const pv = codeInstructions(paravirt);
     const nat = codeInstructions(native);
     for (const [name, re] of SENSITIVE) {
-      expect(
-        pv.filter((t) => re.test(t)),
-        name,
-      ).toEqual([]);
+      expect(pv.filter((t) => re.test(t)).length, name).toBe(ALLOWED_IN_PARAVIRT[name] ?? 0);
       expect(
         nat.some((t) => re.test(t)),
         name,

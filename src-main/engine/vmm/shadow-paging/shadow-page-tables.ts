@@ -221,9 +221,10 @@ export class ShadowPageTables {
 
   /**
    * The hypervisor writes a guest page-table or page-directory entry it has validated (a
-   * para-virtual mmu_update): the entry changes in guest memory, and the shadow entries derived
-   * from it are dropped, as `sync` would after a trapped store, without comparing the page.
-   * The real TLB keeps what it holds until the guest flushes it, as natively.
+   * para-virtual mmu_update): the entry changes in guest memory; a page-table entry replaces
+   * its shadow entries at once, a directory entry drops the shadow table it named (filled
+   * again, a whole table, at the next fault). The real TLB keeps what it holds until the
+   * guest flushes it, as natively.
    */
   writeGuestEntry(addr: number, value: number): void {
     if ((addr & 3) !== 0 || addr + 4 > this.guestPages << PAGE_SHIFT) {
@@ -239,7 +240,27 @@ export class ShadowPageTables {
     const table = this.directories.get(frame)?.tables[i];
     if (table) this.dropTable(table);
     const asTable = this.derived.get(frame);
-    if (asTable) for (const t of asTable) this.clearEntry(t, i);
+    if (!asTable) return;
+    for (const t of [...asTable]) {
+      this.clearEntry(t, i);
+      // the validated entry goes straight into the shadow (as Xen's update goes into the
+      // table the CPU walks): no hidden fault follows it, and it is marked accessed (and
+      // dirty if writable) now, as fillTable marks what it fills
+      const entry = this.memory.read32(addr);
+      if (!(entry & PTE_P) || entry >>> PAGE_SHIFT >= this.guestPages) continue;
+      const pde = this.guestRead32((t.directory.key << PAGE_SHIFT) + t.index * 4);
+      const user = (pde & PTE_U) !== 0 && (entry & PTE_U) !== 0;
+      const writable = (pde & PTE_W) !== 0 && (entry & PTE_W) !== 0;
+      const updated = (entry | PTE_A | (writable ? PTE_D : 0)) >>> 0;
+      if (updated !== entry) this.guestWrite32(addr, updated);
+      this.installIn(
+        t,
+        (((t.index << 10) | i) << PAGE_SHIFT) >>> 0,
+        entry >>> PAGE_SHIFT,
+        user,
+        writable,
+      );
+    }
   }
 
   // ---- faults ----------------------------------------------------------------------------------
@@ -313,6 +334,72 @@ export class ShadowPageTables {
       return { kind: 'write-protected', frame, pageTable: this.protectedFrames.has(frame) };
     }
     return { kind: 'mapped' };
+  }
+
+  /**
+   * Forget what only cached, not-live shadows derive from guest frame `frame`: a shadow
+   * directory built from it, and shadow tables built from it in other directories than the
+   * live one (rebuilt from the guest's tables, and checked again, if that address space is
+   * loaded again). A guest that freed a page table and reuses the frame as an ordinary page
+   * (which no ABI call announces) may then write it directly. Returns whether the frame is
+   * still a page table of the live shadow.
+   */
+  releaseStale(frame: number): boolean {
+    const dir = this.directories.get(frame);
+    if (dir && dir !== this.current) this.dropDirectory(dir);
+    const derived = this.derived.get(frame);
+    if (derived) {
+      for (const t of [...derived]) if (t.directory !== this.current) this.dropTable(t);
+    }
+    return this.protectedFrames.has(frame);
+  }
+
+  /**
+   * After a hidden fault at `linear`: validate and fill, at once, every other present entry of
+   * the guest page table behind it (of its 4 MiB of physical memory with paging off), so that
+   * a table costs one fault instead of one per page. Each entry is walked as `resolve` walks
+   * it, and marked accessed — and dirty where it is mapped writable — in the guest's table:
+   * the A/D bits of a prefilled table are an over-approximation (a para-virtual guest is told
+   * so by its ABI). Entries that map memory beyond the guest's RAM are left to their own fault.
+   * Returns how many entries were filled.
+   */
+  fillTable(linear: number, guest: GuestPagingState): number {
+    const dir = this.current;
+    const slot = linear >>> 22;
+    if (!dir || slot === this.windowSlot) return 0;
+    const table = dir.tables[slot];
+    if (!table) return 0;
+    const shadowBase = table.page << PAGE_SHIFT;
+    let filled = 0;
+    if (!(guest.cr0 & CR0_PG)) {
+      for (let i = 0; i < ENTRIES; i++) {
+        const page = (slot << 10) | i;
+        if (page >= this.guestPages) break;
+        if (this.memory.read32(shadowBase + i * 4) & PTE_P) continue;
+        this.install(page << PAGE_SHIFT, page, true, true);
+        filled++;
+      }
+      return filled;
+    }
+    const pdeAddr = ((guest.cr3 & 0xfffff000) + (slot << 2)) >>> 0;
+    const pde = this.guestRead32(pdeAddr);
+    if (!(pde & PTE_P) || (pde & PDE_PS && guest.cr4 & CR4_PSE)) return 0;
+    const tableBase = (pde & 0xfffff000) >>> 0;
+    for (let i = 0; i < ENTRIES; i++) {
+      if (this.memory.read32(shadowBase + i * 4) & PTE_P) continue;
+      const pteAddr = tableBase + i * 4;
+      const pte = this.guestRead32(pteAddr);
+      if (!(pte & PTE_P) || pte >>> PAGE_SHIFT >= this.guestPages) continue;
+      const user = (pde & PTE_U) !== 0 && (pte & PTE_U) !== 0;
+      const writable = (pde & PTE_W) !== 0 && (pte & PTE_W) !== 0;
+      const updated = (pte | PTE_A | (writable ? PTE_D : 0)) >>> 0;
+      if (updated !== pte) this.guestWrite32(pteAddr, updated);
+      // the table may have been dropped to make room while filling: stop there
+      if (dir.tables[slot] !== table) break;
+      this.install((((slot << 10) | i) << PAGE_SHIFT) >>> 0, pte >>> PAGE_SHIFT, user, writable);
+      filled++;
+    }
+    return filled;
   }
 
   /**
@@ -476,7 +563,16 @@ export class ShadowPageTables {
   private install(linear: number, frame: number, user: boolean, wantWritable: boolean): boolean {
     const dir = this.current;
     if (!dir) throw new Error('no shadow directory is live');
-    const table = this.tableFor(dir, linear >>> 22);
+    return this.installIn(this.tableFor(dir, linear >>> 22), linear, frame, user, wantWritable);
+  }
+
+  private installIn(
+    table: ShadowTable,
+    linear: number,
+    frame: number,
+    user: boolean,
+    wantWritable: boolean,
+  ): boolean {
     // after tableFor: building the table may just have made `frame` a protected page table
     const writable = wantWritable && !this.protectedFrames.has(frame) && !this.pinned.has(frame);
     const index = (linear >>> PAGE_SHIFT) & 0x3ff;

@@ -152,7 +152,9 @@ function consoleWrite(hv: ParavirtHypervisor, work: Work): Outcome {
   if (length > CONSOLE_WRITE_MAX) return err('EINVAL');
   const bytes = new Uint8Array(length);
   for (let i = 0; i < length; i++) bytes[i] = readGuest(hv, buffer + i, 1);
-  work.push(['vmm.guestCopy', Math.ceil(length / 4)]);
+  // the bytes still leave through the real UART, one transmitter write each (the guest saves
+  // its own polling and the world switches, not the device)
+  work.push(['vmm.guestCopy', Math.ceil(length / 4)], ['vmm.portAccess', length]);
   hv.machine.uart.writeConsole(bytes);
   return length;
 }
@@ -256,7 +258,10 @@ function entryProblem(
   const problem = frameProblem(hv, frame, writable && !isDirectory);
   if (problem) return problem;
   // a page table in use may not be mapped writable: only mmu_update changes it
-  if (!isDirectory && writable && hv.shadow.isPageTable(frame)) return 'EINVAL';
+  // (a table of a cached address space only is forgotten first: freed, the frame is reused)
+  if (!isDirectory && writable && hv.shadow.isPageTable(frame) && hv.shadow.releaseStale(frame)) {
+    return 'EINVAL';
+  }
   return null;
 }
 

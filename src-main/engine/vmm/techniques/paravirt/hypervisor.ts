@@ -22,6 +22,7 @@ import { type ParavirtMetrics } from '../../../../../shared/results';
 import {
   EVENT_VECTOR_BASE,
   FAST_TRAP_VECTOR,
+  FEATURE_NATIVE_USER_IRET,
   hypercallByNumber,
   PARAVIRT_ABI_VERSION,
   SELECTORS,
@@ -29,6 +30,8 @@ import {
   VMCALL_BYTES,
 } from '../../../guest/paravirt-abi';
 import { SEG_CS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_SS } from '../../../isa/decoder';
+import { formsFor } from '../../../isa/table';
+import { type IsaVariant, privilegeOn } from '../../../isa/types';
 import { FLAG_IF } from '../../../machine/alu';
 import {
   type Cpu,
@@ -115,6 +118,7 @@ export class ParavirtHypervisor implements DeliveryHook {
     upcalls: 0,
     eventsPendingWhileMasked: 0,
     directPageTableWrites: 0,
+    shadowPrefilled: 0,
   };
   private readonly executor: Interpreter;
   private handling = false;
@@ -150,7 +154,7 @@ export class ParavirtHypervisor implements DeliveryHook {
   boot(): void {
     const cpu = this.cpu;
     this.tables.build();
-    this.shared.reset(PARAVIRT_ABI_VERSION);
+    this.shared.reset(PARAVIRT_ABI_VERSION, machineFeatures(cpu.isa));
     cpu.gdtrBase = GDT_LINEAR;
     cpu.gdtrLimit = GDT_LIMIT;
     cpu.idtrBase = REAL_IDT_LINEAR;
@@ -174,8 +178,11 @@ export class ParavirtHypervisor implements DeliveryHook {
       flags: 0xc,
     });
     cpu.loadSegmentCache(SEG_CS, SELECTORS.FLAT_KERNEL_CS, flat(true, 1));
-    for (const seg of [SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_SS]) {
-      cpu.loadSegmentCache(seg, SELECTORS.FLAT_KERNEL_DS, flat(false, 1));
+    // data segments as a kernel that keeps DS = ES = FLAT_USER_DS wants them (usable from ring
+    // 1, kept by every ring transition): loading them itself would be sensitive
+    cpu.loadSegmentCache(SEG_SS, SELECTORS.FLAT_KERNEL_SS, flat(false, 1));
+    for (const seg of [SEG_DS, SEG_ES, SEG_FS, SEG_GS]) {
+      cpu.loadSegmentCache(seg, SELECTORS.FLAT_USER_DS, flat(false, 3));
     }
     cpu.cpl = 1;
     // the hypervisor always takes interrupts; the guest's mask is shared_info's
@@ -302,10 +309,18 @@ export class ParavirtHypervisor implements DeliveryHook {
     const user = (errorCode & 4) !== 0;
     const r = this.shadow.resolve(linear, write, user, this.paging);
     switch (r.kind) {
-      case 'mapped':
-        this.trap('#PF hidden', 'shadowFill', [['vmm.shadowFill', 1]]);
+      case 'mapped': {
+        // the whole guest table at once (Xen validates a page table when it is first used,
+        // and the CPU then walks it itself): one fault per table, not one per page
+        const prefilled = this.shadow.fillTable(linear, this.paging);
+        this.stats.shadowPrefilled += prefilled;
+        this.trap('#PF hidden', 'shadowFill', [
+          ['vmm.shadowFill', 1],
+          ['vmm.shadowPrefill', prefilled],
+        ]);
         this.cpu.instructions--;
         return;
+      }
       case 'guest-fault':
         this.trap('#PF true', 'shadowFill', [
           ['vmm.shadowFill', 1],
@@ -321,6 +336,15 @@ export class ParavirtHypervisor implements DeliveryHook {
             ['vmm.reflect', 1],
           ]);
           this.reflectPageFault(linear, 1 | 2 | (user ? 4 : 0));
+          return;
+        }
+        if (r.pageTable && !this.shadow.releaseStale(r.frame)) {
+          // a page table of a cached address space only (the guest freed it and reuses the
+          // frame): no longer shadowed, the page is mapped writable and the store restarted
+          this.trap('#PF hidden', 'shadowFill', [['vmm.shadowFill', 1]]);
+          this.shadow.resolve(linear, true, user, this.paging);
+          this.cpu.invalidatePage(linear);
+          this.cpu.instructions--;
           return;
         }
         if (r.pageTable) this.stats.directPageTableWrites++;
@@ -496,4 +520,13 @@ export class ParavirtHypervisor implements DeliveryHook {
   static hypercallName(n: number): string {
     return hypercallByNumber(n)?.name ?? 'unknown';
   }
+}
+
+/**
+ * The shared-info feature bits of a machine with ISA variant `isa`, read from the opcode
+ * table: a real iret from CPL 1 to user code is allowed where iretd is not a CPL-0 instruction.
+ */
+export function machineFeatures(isa: IsaVariant): number {
+  const iret = formsFor('iretd');
+  return iret.every((f) => privilegeOn(f, isa) !== 'cpl0') ? FEATURE_NATIVE_USER_IRET : 0;
 }

@@ -20,11 +20,12 @@ export class SharedInfo {
     return this.base + SHARED_INFO[field].offset;
   }
 
-  /** The page as the guest finds it at boot: zero, events masked, the ABI version. */
-  reset(abiVersion: number): void {
+  /** The page as the guest finds it at boot: zero, events masked, the ABI version and features. */
+  reset(abiVersion: number, features: number): void {
     this.memory.bytes.fill(0, this.base, this.base + SHARED_INFO_SIZE);
     this.mask = 1;
     this.memory.write32(this.at('abi_version'), abiVersion);
+    this.memory.write32(this.at('features'), features >>> 0);
   }
 
   get mask(): number {
