@@ -207,7 +207,8 @@ export const ParavirtMetricsSchema = z.object({
     calls: count,
     /** entries validated and applied */
     entries: count,
-    /** calls by their entry count (the `count` argument, as a decimal string) */
+    /** calls by their entry count (the `count` argument, as a decimal string); calls refused
+     *  before any entry is read (bad flags, count above the limit) are not in it */
     batchSizes: z.record(z.string(), count),
     /** calls with MMU_UPDATE_FLUSH_TLB */
     flushes: count,

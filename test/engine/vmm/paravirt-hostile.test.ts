@@ -29,11 +29,10 @@
 //   and records any write that lands at or above guestBytes (the discard page aside, where a
 //   write to unassigned memory is emulated and then wiped) or in those two frames.
 //
-// Three checks fail today, for two bugs (it.fails below, each with its cause): the frames the
-// hypervisor has the CPU push for the guest land in the 0xFE000 frame when the guest's stack
-// points there (pv-hypervisor-frames, and pv-trap-outside whose fault loop walks its stack down
-// into it), and a flood of refused mmu_update calls grows mmuUpdate.batchSizes by one key per
-// call. Remove `.fails` when they are fixed.
+// Two bugs these tests found, kept as regressions: the frames the hypervisor has the CPU push
+// for the guest landed in the 0xFE000 frame when the guest's stack pointed there (the shared
+// write window let any write-protected frame through, pinned ones included), and a flood of
+// refused mmu_update calls grew mmuUpdate.batchSizes by one key per call.
 
 import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -478,11 +477,10 @@ describe('pv-hypercall-flood: hypercalls forever', () => {
     expectHypervisorIntact(g);
   });
 
-  // FAILS TODAY: hypercalls.ts mmuUpdate() records `batchSizes[String(count)]` before it checks
-  // count, so every refused call with a new count adds a key: the flood's results grow by one
-  // key per call (about 19,000 in 300,000 instructions; the default budget of 2e9 instructions
-  // would make the results object itself exhaust the host). A refused count is no batch size.
-  it.fails('a flood of refused mmu_update calls does not grow the results', () => {
+  // a refused count is no batch size: were it recorded, each refused call with a new count
+  // would add a key (about 19,000 in 300,000 instructions of this flood, and the default
+  // budget of 2e9 instructions would make the results object itself exhaust the host)
+  it('a flood of refused mmu_update calls does not grow the results', () => {
     const r = run('pv-hypercall-flood', 'paravirt', { maxInstructions: 200_000 });
     const sizes = Object.keys(r.paravirt!.mmuUpdate.batchSizes).map(Number);
     expect(sizes.filter((n) => n > MMU_UPDATE_MAX_ENTRIES)).toEqual([]);
@@ -509,13 +507,11 @@ describe('pv-trap-outside: every handler outside the guest', () => {
     expect(r.traps.byCause['int 0x3']).toBe(1);
   });
 
-  // FAILS TODAY (the same bug as pv-hypervisor-frames): the handler at 0xF0000000 reads all
-  // ones, #UD, reflected to 0xF0000000 again, each reflection pushing a frame 12 bytes lower;
-  // the stack walks down through the kernel and the shared-info page into the 0xFE000 frame,
-  // and the frames the hypervisor pushes there overwrite its GDT and TSS descriptor — the run
-  // then ends with "fault during double-fault delivery: #GP(0x8): ... selector 0x9 is not a
-  // code segment": the hypervisor's GDT no longer has its FLAT_KERNEL_CS.
-  it.fails('leaves the hypervisor’s memory as it was, and no guest write lands in it', () => {
+  // the handler at 0xF0000000 reads all ones, #UD, reflected to 0xF0000000 again, each
+  // reflection pushing a frame 12 bytes lower: the stack walks down through the kernel and the
+  // shared-info page to the 0xFE000 frame, where the pushes must fault rather than overwrite
+  // the hypervisor's GDT and TSS descriptor
+  it('leaves the hypervisor’s memory as it was, and no guest write lands in it', () => {
     const g = guardedRun('pv-trap-outside', { trapTableSet: true });
     expect(g.end.kind).toBe('triple-fault');
     expectHypervisorIntact(g);
@@ -546,23 +542,16 @@ describe('pv-hypervisor-frames: writing the hypervisor’s descriptor tables', (
     expect(r.traps.byCause['#PF true']).toBeGreaterThanOrEqual(1);
   });
 
-  // FAILS TODAY: with ESP just above the GDT, `int3` is reflected and the CPU pushes the frame
-  // for the hypervisor into frame 0xFE000 (the TSS descriptor and the one below it): the
-  // handler runs, prints "int3 handler ran, frame at=000FE024" and exits with EXIT_FAIL.
-  // Cause: the reflection's pushes fault on the read-only frame, and the fault is resolved by
-  // ShadowWriteWindow.resolveNested (shadow-paging/write-window.ts), which opens a write window
-  // for any 'write-protected' resolution without asking shadow.isPinned(frame) — the check the
-  // hypervisor's own pageFault() makes before it lets a write through. The same path serves
-  // readGuest and patchSavedFlags (hypercalls.ts, hypervisor.ts).
-  it.fails(
-    'the frames the hypervisor pushes for the guest do not land there either: the run ends',
-    () => {
-      expect(lines(r)).toEqual([...lines(r).slice(0, 4), 'int3 with ESP above the GDT', '']);
-      expect(r.end.reason).toBe('triple-fault');
-      const g = guardedRun('pv-hypervisor-frames', { trapTableSet: true });
-      expectHypervisorIntact(g);
-    },
-  );
+  // with ESP just above the GDT, `int3` is reflected and the CPU's pushes for it fault on the
+  // read-only frame: a fault of the guest's (ShadowWriteWindow.resolveNested never opens a
+  // pinned frame), so delivery fails and the run ends; had the write been let through, the
+  // handler would run and print "int3 handler ran, frame at=000FE024"
+  it('the frames the hypervisor pushes for the guest do not land there either: the run ends', () => {
+    expect(lines(r)).toEqual([...lines(r).slice(0, 4), 'int3 with ESP above the GDT', '']);
+    expect(r.end.reason).toBe('triple-fault');
+    const g = guardedRun('pv-hypervisor-frames', { trapTableSet: true });
+    expectHypervisorIntact(g);
+  });
 
   it('the plain store itself wrote nothing: the hypervisor region above the guest is untouched', () => {
     const g = guardedRun('pv-hypervisor-frames', { trapTableSet: true });

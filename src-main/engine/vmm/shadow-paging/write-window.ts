@@ -68,6 +68,10 @@ export class ShadowWriteWindow {
         cpu.cr2 = savedCr2;
         return 'shadowFill';
       case 'write-protected':
+        // the hypervisor's own frames are never written for the guest, not even by the
+        // hypervisor on its behalf (a reflected frame pushed on a stack pointed at them):
+        // that is the guest's fault, as the same store by the guest itself would be
+        if (this.shadow.isPinned(r.frame)) return undefined;
         cpu.cr2 = savedCr2;
         this.openWrite(linear, r.frame, r.pageTable);
         return r.pageTable ? 'shadowSync' : 'writeOnce';

@@ -207,8 +207,10 @@ function mmuUpdate(hv: ParavirtHypervisor, work: Work): Outcome {
   const flags = cpu.regs[EDX]!;
   const m = hv.stats.mmuUpdate;
   m.calls++;
-  m.batchSizes[String(count)] = (m.batchSizes[String(count)] ?? 0) + 1;
+  // a refused call is counted in calls and errors only: its count is the guest's to choose,
+  // and one histogram key per distinct refused count would grow the results without bound
   if ((flags & ~MMU_UPDATE_FLUSH_TLB) !== 0 || count > MMU_UPDATE_MAX_ENTRIES) return err('EINVAL');
+  m.batchSizes[String(count)] = (m.batchSizes[String(count)] ?? 0) + 1;
   const shadow = hv.shadow;
   const guestPages = hv.machine.guestMemoryBytes >>> PAGE_SHIFT;
   let applied = 0;
