@@ -249,18 +249,28 @@ export class ShadowPageTables {
       const entry = this.memory.read32(addr);
       if (!(entry & PTE_P) || entry >>> PAGE_SHIFT >= this.guestPages) continue;
       const pde = this.guestRead32((t.directory.key << PAGE_SHIFT) + t.index * 4);
-      const user = (pde & PTE_U) !== 0 && (entry & PTE_U) !== 0;
-      const writable = (pde & PTE_W) !== 0 && (entry & PTE_W) !== 0;
-      const updated = (entry | PTE_A | (writable ? PTE_D : 0)) >>> 0;
-      if (updated !== entry) this.guestWrite32(addr, updated);
+      const rights = this.acceptValidated(pde, addr, entry);
       this.installIn(
         t,
         (((t.index << 10) | i) << PAGE_SHIFT) >>> 0,
         entry >>> PAGE_SHIFT,
-        user,
-        writable,
+        (rights & PTE_U) !== 0,
+        (rights & PTE_W) !== 0,
       );
     }
+  }
+
+  /**
+   * A present guest PTE at `pteAddr` under `pde`, validated by the hypervisor ahead of any
+   * access: marked accessed, and dirty where it maps writable, in the guest's table (the
+   * over-approximation the para-virtual ABI announces). Returns the rights the two levels
+   * grant together, as PTE_U | PTE_W bits, for the shadow entry.
+   */
+  private acceptValidated(pde: number, pteAddr: number, pte: number): number {
+    const rights = pde & pte & (PTE_U | PTE_W);
+    const updated = (pte | PTE_A | (rights & PTE_W ? PTE_D : 0)) >>> 0;
+    if (updated !== pte) this.guestWrite32(pteAddr, updated);
+    return rights;
   }
 
   // ---- faults ----------------------------------------------------------------------------------
@@ -390,13 +400,15 @@ export class ShadowPageTables {
       const pteAddr = tableBase + i * 4;
       const pte = this.guestRead32(pteAddr);
       if (!(pte & PTE_P) || pte >>> PAGE_SHIFT >= this.guestPages) continue;
-      const user = (pde & PTE_U) !== 0 && (pte & PTE_U) !== 0;
-      const writable = (pde & PTE_W) !== 0 && (pte & PTE_W) !== 0;
-      const updated = (pte | PTE_A | (writable ? PTE_D : 0)) >>> 0;
-      if (updated !== pte) this.guestWrite32(pteAddr, updated);
+      const rights = this.acceptValidated(pde, pteAddr, pte);
       // the table may have been dropped to make room while filling: stop there
       if (dir.tables[slot] !== table) break;
-      this.install((((slot << 10) | i) << PAGE_SHIFT) >>> 0, pte >>> PAGE_SHIFT, user, writable);
+      this.install(
+        (((slot << 10) | i) << PAGE_SHIFT) >>> 0,
+        pte >>> PAGE_SHIFT,
+        (rights & PTE_U) !== 0,
+        (rights & PTE_W) !== 0,
+      );
       filled++;
     }
     return filled;
