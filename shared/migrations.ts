@@ -62,6 +62,13 @@ function specV2toV3(spec: JsonObject): JsonObject {
   return { ...spec, mmuBatch: true };
 }
 
+/** Format 3 → 4: a run says what the binary translator did (`binaryTranslation`). No
+ *  format-3 app had a binary-translation technique, so every format-3 run is one without
+ *  translator metrics: null, whatever the run holds (as 2 → 3 does for paravirt). */
+function runV3toV4(run: JsonObject): JsonObject {
+  return { ...run, schemaVersion: 4, binaryTranslation: null };
+}
+
 /** Every step, in order: MIGRATION_STEPS[i] goes from format i + 1 to i + 2. */
 export const MIGRATION_STEPS: readonly MigrationStep[] = [
   {
@@ -89,6 +96,19 @@ export const MIGRATION_STEPS: readonly MigrationStep[] = [
       schemaVersion: 3,
       spec: specV2toV3(objectField(file, 'spec')),
       runs: listField(file, 'runs').map((run, i) => runV2toV3(objectAt(run, `runs.${i}`))),
+    }),
+  },
+  {
+    from: 3,
+    to: 4,
+    summary:
+      'every run carries binaryTranslation, the binary translator’s metrics (null before: ' +
+      'no format-3 app translated)',
+    run: runV3toV4,
+    file: (file) => ({
+      ...file,
+      schemaVersion: 4,
+      runs: listField(file, 'runs').map((run, i) => runV3toV4(objectAt(run, `runs.${i}`))),
     }),
   },
 ];

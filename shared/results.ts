@@ -18,8 +18,10 @@ import { migrateResults } from './migrations';
  *      when there is nothing to report)
  *   3: ExperimentSpec.mmuBatch (whether the para-virtual guest batches its page-table
  *      updates) and RunResult.paravirt (the para-API metrics, null but for paravirt runs)
+ *   4: RunResult.binaryTranslation (the translator's metrics, null but for
+ *      binary-translation runs)
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 const count = z.number().int().nonnegative();
 /** modeled cycles: event counts × integer unit costs, so always integers */
@@ -222,6 +224,57 @@ export const ParavirtMetricsSchema = z.object({
   shadowPrefilled: count,
 });
 
+/**
+ * What the binary translator did with the guest kernel's code (lecture §6, TECHNIQUES.md
+ * `binary-translation`): the translation units it read and how their instructions were
+ * translated, the compiled code fragments it emitted into the translation cache and how they
+ * were linked, the callouts the translated code made into the hypervisor, and what had to be
+ * thrown away and done again. Guest user code runs directly and is in none of these counts.
+ * Every instruction translated counts in exactly one of ident, controlFlow, inline and callout
+ * (a sensitive control transfer such as iret in inline or callout, as it was translated), so
+ * they add up to guestInstructions.
+ */
+export const BinaryTranslationMetricsSchema = z.object({
+  /** translation units translated: guest code read from a start address up to and including
+   *  a control-flow instruction, or up to 12 instructions; each became one compiled code
+   *  fragment (a unit translated again after an invalidation or a flush counts again) */
+  units: count,
+  /** guest instructions translated, summed over the units */
+  guestInstructions: count,
+  /** of those, instructions copied unchanged into their fragment (IDENT): innocuous, and
+   *  independent of where the code sits */
+  ident: count,
+  /** of those, instructions rewritten because the code moved: jmp, jcc, call, ret, loop and
+   *  indirect jumps and calls, whose targets are guest addresses */
+  controlFlow: count,
+  /** of those, sensitive instructions replaced by an inline safe sequence on the virtual CPU
+   *  (cli, sti, pushf, popf, reads of CS…), with no entry into the hypervisor */
+  inline: count,
+  /** of those, sensitive instructions replaced by a callout into the hypervisor (a CR3 load,
+   *  I/O, lgdt…: too complex for an inline sequence) */
+  callout: count,
+  /** bytes of compiled code fragments emitted into the translation cache over the run */
+  fragmentBytes: count,
+  /** capacity of the translation cache in bytes */
+  cacheBytes: count,
+  /** open jumps at the end of a fragment patched to jump straight to their target's fragment
+   *  once that one existed (chaining) */
+  chainsPatched: count,
+  /** fall-throughs elided: no jump emitted because the next fragment was placed right after */
+  fallThroughsElided: count,
+  /** callouts the translated code executed, by kind: `translate` (to a target not translated
+   *  yet), `lookup:ret` and the other lookups of an indirect target, `emulate:mov-to-cr` and
+   *  the other emulated instructions, `pending-interrupt`… */
+  callouts: z.record(z.string(), count),
+  /** fragments invalidated because the guest wrote to the page their code came from */
+  invalidations: count,
+  /** instructions retranslated into a callout by adaptive translation (they kept causing
+   *  hidden page faults, e.g. page-table writes) */
+  retranslations: count,
+  /** whole-cache flushes: every fragment thrown away at once (a full cache, for one) */
+  flushes: count,
+});
+
 export const RunResultSchema = z.object({
   // ---- identity
   technique: z.string(),
@@ -287,6 +340,8 @@ export const RunResultSchema = z.object({
   culprit: SilentEffectSchema.nullable(),
   /** what went through the para-API; null for every technique but para-virtualization */
   paravirt: ParavirtMetricsSchema.nullable(),
+  /** what the binary translator did; null for every technique but binary translation */
+  binaryTranslation: BinaryTranslationMetricsSchema.nullable(),
   /** the serial output itself (latin-1), cut at 256 KiB (the hash covers all of it) */
   outputText: z.string(),
   outputTruncated: z.boolean(),
@@ -327,6 +382,7 @@ export type SilentEffect = z.infer<typeof SilentEffectSchema>;
 export type SilentSensitive = z.infer<typeof SilentSensitiveSchema>;
 export type RunResult = z.infer<typeof RunResultSchema>;
 export type ParavirtMetrics = z.infer<typeof ParavirtMetricsSchema>;
+export type BinaryTranslationMetrics = z.infer<typeof BinaryTranslationMetricsSchema>;
 export type ResultsFile = z.infer<typeof ResultsFileSchema>;
 export type HistoryFile = z.infer<typeof HistoryFileSchema>;
 

@@ -158,6 +158,7 @@ export function runExperiment(
       ...assembleResult(spec, machine, meter, runEnd(end, stopReason, exp), finished - started),
       silentSensitive: session.silentSensitive?.() ?? null,
       paravirt: session.paravirt?.() ?? null,
+      binaryTranslation: session.binaryTranslation?.() ?? null,
     };
   } catch (e) {
     if (e instanceof GuestNotVirtualizable) return failedRunResult(spec, e.message);
@@ -342,6 +343,7 @@ function assembleResult(
     silentSensitive: null,
     culprit: null,
     paravirt: null,
+    binaryTranslation: null,
     outputText: text,
     outputTruncated: output.length > OUTPUT_TEXT_LIMIT,
     timeSeries: meter.timeSeries(),
@@ -393,6 +395,7 @@ export function failedRunResult(spec: RunSpec, error: string): RunResult {
     silentSensitive: null,
     culprit: null,
     paravirt: null,
+    binaryTranslation: null,
     outputText: '',
     outputTruncated: false,
     timeSeries: { sliceInstructions: spec.experiment.sliceInstructions, slots: [] },

@@ -311,6 +311,7 @@ describe('runExperiment: budget, watchdog, cancel, progress, bad kernels', () =>
     const failed = failedRunResult(workloadSpec('io', 1), 'worker crashed');
     expect(RunResultSchema.safeParse(failed).success).toBe(true);
     expect(failed.paravirt).toBeNull();
+    expect(failed.binaryTranslation).toBeNull();
   });
 });
 
@@ -334,6 +335,7 @@ describe('the kernel command line', () => {
     expect(unbatched.status).toBe('completed');
     expect(unbatched.outputHash).toBe(batched.outputHash);
     expect([batched.paravirt, unbatched.paravirt]).toEqual([null, null]);
+    expect([batched.binaryTranslation, unbatched.binaryTranslation]).toEqual([null, null]);
   });
 });
 

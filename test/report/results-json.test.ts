@@ -12,7 +12,7 @@ describe('results.json', () => {
 
   it('is pretty-printed, ends with a newline and is byte-identical for the same input', () => {
     const text = resultsJson(sampleResults());
-    expect(text.startsWith('{\n  "schemaVersion": 3,\n  "spec": {')).toBe(true);
+    expect(text.startsWith('{\n  "schemaVersion": 4,\n  "spec": {')).toBe(true);
     expect(text.endsWith('}\n')).toBe(true);
     expect(resultsJson(sampleResults())).toBe(text);
   });

@@ -503,6 +503,31 @@ describe('saved results of an older format (test/fixtures/results/)', () => {
     expect(fsSpy.calls).toEqual([]);
   });
 
+  it('the history lists and loads a v3 file as the CLI saved it, para-API metrics kept', async () => {
+    const v3Text = readFileSync(
+      new URL('../fixtures/results/v3-syscall-paravirt.json', import.meta.url),
+      'utf8',
+    );
+    const v3 = JSON.parse(v3Text) as { id: string; runs: { paravirt: unknown }[] };
+    const svc = service();
+    mkdirSync(svc.historyDir, { recursive: true });
+    const file = path.join(svc.historyDir, `${v3.id}.json`);
+    writeFileSync(file, v3Text);
+    const { entries, problems } = await svc.listHistory();
+    expect(problems).toEqual([]);
+    expect(entries.map((e) => e.id)).toEqual([v3.id]);
+    const loaded = await svc.load(v3.id);
+    expect(HistoryFileSchema.parse(loaded)).toEqual(loaded);
+    expect(loaded.runs.map((r) => [r.technique, r.schemaVersion, r.binaryTranslation])).toEqual([
+      ['native', SCHEMA_VERSION, null],
+      ['paravirt', SCHEMA_VERSION, null],
+    ]);
+    expect(loaded.runs.map((r) => r.paravirt)).toEqual(v3.runs.map((r) => r.paravirt));
+    expect(readFileSync(file, 'utf8')).toBe(v3Text);
+    expect(readdirSync(svc.historyDir)).toEqual([`${v3.id}.json`]);
+    expect(fsSpy.calls).toEqual([]);
+  });
+
   it('importing a v1 file saves its migrated, current form under a new id', async () => {
     const svc = service({ now: () => new Date('2027-02-03T04:05:06.789Z') });
     const imported = await svc.import(v1Text);

@@ -1,8 +1,7 @@
-// Saved results of older formats keep loading: the migration chain brings real v1 and v2 files
-// (test/fixtures/results/, written by the last release of each format) to the current format,
-// step by step, without touching its input, every error names the version or the field, and
-// parseResultsFile /
-// parseVersionedJson migrate before they validate. The history folder and the import are
+// Saved results of older formats keep loading: the migration chain brings real v1, v2 and v3
+// files (test/fixtures/results/, written by the last release of each format) to the current
+// format, step by step, without touching its input, every error names the version or the
+// field, and parseResultsFile / parseVersionedJson migrate before they validate. The history folder and the import are
 // tested with the service (test/service/experiment-service.test.ts).
 
 import { readFileSync } from 'node:fs';
@@ -35,6 +34,8 @@ const V1 = fixture('v1-syscall.json');
 /** v2 files as the last v2 release wrote them: a workload on classic x86, a kernel file on strict */
 const V2 = fixture('v2-syscall.json');
 const V2_FILE_KERNEL = fixture('v2-kernel-file-strict.json');
+/** a v3 history file as the last v3 release wrote it: native and a para-virtual run */
+const V3 = fixture('v3-syscall-paravirt.json');
 
 type Json = Record<string, unknown>;
 const runsOf = (file: unknown): Json[] => (file as { runs: Json[] }).runs;
@@ -69,7 +70,7 @@ describe('the migration chain', () => {
   it('has one step per format, from the oldest to the one this app writes', () => {
     expect(OLDEST_RESULTS_FORMAT).toBe(1);
     expect(LATEST_RESULTS_FORMAT).toBe(SCHEMA_VERSION);
-    expect(SCHEMA_VERSION).toBe(3);
+    expect(SCHEMA_VERSION).toBe(4);
     MIGRATION_STEPS.forEach((step, i) => {
       expect(step.from).toBe(OLDEST_RESULTS_FORMAT + i);
       expect(step.to).toBe(step.from + 1);
@@ -107,6 +108,21 @@ describe('the migration chain', () => {
     expect(file.spec).toMatchObject({ kernel: { kind: 'file' }, isa: 'strict' });
     expect(V2.length + V2_FILE_KERNEL.length).toBeLessThan(100_000);
   });
+
+  it('the v3 fixture is a real v3 file, from before binaryTranslation', () => {
+    const json = JSON.parse(V3) as Json & { spec: Json };
+    expect(json.schemaVersion).toBe(3);
+    expect(json.spec.mmuBatch).toBe(true);
+    expect(runsOf(json).map((r) => r.technique)).toEqual(['native', 'paravirt']);
+    for (const run of runsOf(json)) {
+      expect(run.schemaVersion).toBe(3);
+      expect(run).toHaveProperty('paravirt');
+      expect(run).not.toHaveProperty('binaryTranslation');
+    }
+    // the para-virtual run has real para-API metrics
+    expect(runsOf(json)[1]!.paravirt).toMatchObject({ mmuUpdate: { calls: 2 } });
+    expect(V3.length).toBeLessThan(50_000);
+  });
 });
 
 describe('results format 1 → 2', () => {
@@ -138,7 +154,7 @@ describe('results format 1 → 2', () => {
 
   it('then reaches the current format, which validates', () => {
     const { value, steps } = migrateResults(JSON.parse(V1_OLD));
-    expect(steps).toBe(2);
+    expect(steps).toBe(3);
     expect(HistoryFileSchema.parse(value).schemaVersion).toBe(SCHEMA_VERSION);
     expect(ResultsFileSchema.safeParse(value).success).toBe(true);
   });
@@ -201,9 +217,9 @@ describe('results format 2 → 3', () => {
   it('migrates a real v2 file: mmuBatch true, paravirt null, nothing else changes', () => {
     for (const text of [V2, V2_FILE_KERNEL]) {
       const input = JSON.parse(text) as Json;
-      const { value, from, steps } = migrateResults(input);
+      const { value, from, steps } = migrateResults(input, 3);
       expect([from, steps]).toEqual([2, 1]);
-      const file = HistoryFileSchema.parse(value);
+      const file = value as Json & { spec: Json; runs: Json[] };
       expect(file.schemaVersion).toBe(3);
       expect([file.id, file.createdAt]).toEqual([input.id, input.createdAt]);
       // v2 apps always batched: the only way there was
@@ -215,6 +231,21 @@ describe('results format 2 → 3', () => {
           without(runsOf(input)[i]!, 'schemaVersion'),
         );
       });
+      // the fields a real v3 file has, no more, no fewer
+      const v3 = JSON.parse(V3) as Json;
+      expect(Object.keys(file).sort()).toEqual(Object.keys(v3).sort());
+      expect(Object.keys(file.spec).sort()).toEqual(Object.keys(v3.spec as Json).sort());
+      for (const run of file.runs) {
+        expect(Object.keys(run).sort()).toEqual(Object.keys(runsOf(v3)[0]!).sort());
+      }
+    }
+  });
+
+  it('then reaches the current format, which validates', () => {
+    for (const text of [V2, V2_FILE_KERNEL]) {
+      const { value, steps } = migrateResults(JSON.parse(text));
+      expect(steps).toBe(2);
+      expect(HistoryFileSchema.parse(value).schemaVersion).toBe(SCHEMA_VERSION);
     }
   });
 
@@ -236,7 +267,7 @@ describe('results format 2 → 3', () => {
     const input = JSON.parse(V2) as Json & { spec: Json };
     input.spec.mmuBatch = false;
     runsOf(input)[0]!.paravirt = { hypercalls: { bogus: 1 } };
-    const { value } = migrateResults(input);
+    const { value } = migrateResults(input, 3);
     expect((value as { spec: Json }).spec.mmuBatch).toBe(true);
     expect(runsOf(value).map((r) => r.paravirt)).toEqual([null, null]);
   });
@@ -262,18 +293,84 @@ describe('results format 2 → 3', () => {
     );
   });
 
-  it('takes a v1 file through both steps', () => {
+  it('takes a v1 file through every step', () => {
     for (const text of [V1, V1_OLD]) {
       const { value, from, steps } = migrateResults(JSON.parse(text));
-      expect([from, steps]).toEqual([1, 2]);
+      expect([from, steps]).toEqual([1, 3]);
       const file = HistoryFileSchema.parse(value);
       expect(file.spec.mmuBatch).toBe(true);
-      expect(file.runs.map((r) => [r.schemaVersion, r.paravirt])).toEqual([
-        [3, null],
-        [3, null],
+      expect(file.runs.map((r) => [r.schemaVersion, r.paravirt, r.binaryTranslation])).toEqual([
+        [4, null, null],
+        [4, null, null],
       ]);
     }
     expect(parseResultsFile(V1).runs[1]!.silentSensitive).toMatchObject({ executed: 273 });
+  });
+});
+
+describe('results format 3 → 4', () => {
+  it('migrates a real v3 file: binaryTranslation null, nothing else changes', () => {
+    const input = JSON.parse(V3) as Json;
+    const { value, from, steps } = migrateResults(input);
+    expect([from, steps]).toEqual([3, 1]);
+    const file = HistoryFileSchema.parse(value);
+    expect(file.schemaVersion).toBe(4);
+    expect([file.id, file.createdAt]).toEqual([input.id, input.createdAt]);
+    expect(file.spec).toEqual(input.spec);
+    file.runs.forEach((run, i) => {
+      expect(run.schemaVersion).toBe(4);
+      expect(run.binaryTranslation).toBeNull();
+      expect(without(run, 'schemaVersion', 'binaryTranslation')).toEqual(
+        without(runsOf(input)[i]!, 'schemaVersion'),
+      );
+    });
+  });
+
+  it('keeps what v3 already had: the para-API metrics, the batching', () => {
+    const input = JSON.parse(V3) as Json & { spec: Json };
+    const file = parseResultsFile(V3);
+    expect(file.runs.map((r) => r.paravirt)).toEqual(runsOf(input).map((r) => r.paravirt));
+    expect(file.runs[1]!.paravirt!.hypercalls.mmu_update).toBe(2);
+    expect(file.runs[0]!.paravirt).toBeNull();
+    const unbatched = { ...input, spec: { ...input.spec, mmuBatch: false } };
+    expect(parseResultsFile(JSON.stringify(unbatched)).spec.mmuBatch).toBe(false);
+  });
+
+  it('sets binaryTranslation whatever a v3 file holds there (no v3 app wrote it)', () => {
+    const input = JSON.parse(V3) as Json;
+    runsOf(input)[0]!.binaryTranslation = { units: 7 };
+    runsOf(input)[1]!.binaryTranslation = 'bogus';
+    const { value } = migrateResults(input);
+    expect(runsOf(value).map((r) => r.binaryTranslation)).toEqual([null, null]);
+  });
+
+  it('never changes its input', () => {
+    const input = deepFreeze(JSON.parse(V3) as Json);
+    const before = JSON.stringify(input);
+    const { value } = migrateResults(input);
+    expect(JSON.stringify(input)).toBe(before);
+    (runsOf(value)[1]!.paravirt as Json).upcalls = 999;
+    expect(JSON.stringify(input)).toBe(before);
+  });
+
+  it('names the field when a v3 file is not shaped like one, instead of crashing', () => {
+    const base = JSON.parse(V3) as Json;
+    const error = (file: Json) => migrationError(() => migrateResults(file)).message;
+    expect(error({ schemaVersion: 3, spec: base.spec })).toBe('runs: missing');
+    expect(error({ ...base, runs: 'nope' })).toBe('runs: expected a list, got a string');
+    expect(error({ ...base, runs: [runsOf(base)[0], 3] })).toBe(
+      'runs.1: expected an object, got a number',
+    );
+  });
+
+  it('takes a v2 file through both steps', () => {
+    const { value, from, steps } = migrateResults(JSON.parse(V2));
+    expect([from, steps]).toEqual([2, 2]);
+    const file = HistoryFileSchema.parse(value);
+    expect(file.runs.map((r) => [r.schemaVersion, r.paravirt, r.binaryTranslation])).toEqual([
+      [4, null, null],
+      [4, null, null],
+    ]);
   });
 });
 
@@ -295,7 +392,7 @@ describe('reading results of any format', () => {
     expect(parseResultsFile(JSON.stringify(current))).toStrictEqual(current);
   });
 
-  it('requires silentSensitive, culprit, paravirt and mmuBatch in the current format (no defaults)', () => {
+  it('requires silentSensitive, culprit, paravirt, binaryTranslation and mmuBatch in the current format (no defaults)', () => {
     const current = sampleResults();
     const run = without(current.runs[0]!, 'silentSensitive');
     expect(() => parseResultsFile(JSON.stringify({ ...current, runs: [run] }))).toThrow(
@@ -304,6 +401,10 @@ describe('reading results of any format', () => {
     const noParavirt = without(current.runs[0]!, 'paravirt');
     expect(() => parseResultsFile(JSON.stringify({ ...current, runs: [noParavirt] }))).toThrow(
       /^runs\.0\.paravirt: /,
+    );
+    const noBt = without(current.runs[0]!, 'binaryTranslation');
+    expect(() => parseResultsFile(JSON.stringify({ ...current, runs: [noBt] }))).toThrow(
+      /^runs\.0\.binaryTranslation: /,
     );
     const spec = without(current.spec, 'mmuBatch');
     expect(() => parseResultsFile(JSON.stringify({ ...current, spec }))).toThrow(
@@ -316,9 +417,9 @@ describe('reading results of any format', () => {
   });
 
   it('refuses a file of a newer app, saying so', () => {
-    const newer = { ...sampleResults(), schemaVersion: 4 };
+    const newer = { ...sampleResults(), schemaVersion: 5 };
     const message =
-      'written by a newer version of VMM Workbench (results format 4; this app reads formats 1 to 3)';
+      'written by a newer version of VMM Workbench (results format 5; this app reads formats 1 to 4)';
     expect(migrationError(() => migrateResults(newer)).message).toBe(message);
     expect(() => parseResultsFile(JSON.stringify(newer))).toThrow(message);
   });
@@ -361,24 +462,33 @@ describe('a RunResult taken out of its file', () => {
   it('says its format itself, and one without it is format 1', () => {
     const v1Run = runsOf(JSON.parse(V1_OLD))[1]!;
     const { value, from, steps } = migrateRunResult(v1Run);
-    expect([from, steps]).toEqual([1, 2]);
+    expect([from, steps]).toEqual([1, 3]);
     const run = RunResultSchema.parse(value);
     expect(run).toMatchObject({
-      schemaVersion: 3,
+      schemaVersion: 4,
       technique: 'trap-and-emulate',
       culprit: null,
       paravirt: null,
+      binaryTranslation: null,
     });
     expect(v1Run).not.toHaveProperty('schemaVersion');
 
     const v2Run = runsOf(JSON.parse(V2))[1]!;
     const v2 = migrateRunResult(v2Run);
-    expect([v2.from, v2.steps]).toEqual([2, 1]);
-    expect(RunResultSchema.parse(v2.value)).toMatchObject({ schemaVersion: 3, paravirt: null });
+    expect([v2.from, v2.steps]).toEqual([2, 2]);
+    expect(RunResultSchema.parse(v2.value)).toMatchObject({ schemaVersion: 4, paravirt: null });
     expect(v2Run).not.toHaveProperty('paravirt');
 
+    const v3Run = runsOf(JSON.parse(V3))[1]!;
+    const v3 = migrateRunResult(v3Run);
+    expect([v3.from, v3.steps]).toEqual([3, 1]);
+    const migrated = RunResultSchema.parse(v3.value);
+    expect(migrated).toMatchObject({ schemaVersion: 4, binaryTranslation: null });
+    expect(migrated.paravirt).toEqual(v3Run.paravirt);
+    expect(v3Run).not.toHaveProperty('binaryTranslation');
+
     const current = sampleResults().runs[0]!;
-    expect(migrateRunResult(current)).toEqual({ value: current, from: 3, steps: 0 });
+    expect(migrateRunResult(current)).toEqual({ value: current, from: 4, steps: 0 });
     expect(
       migrationError(() => migrateRunResult({ ...current, schemaVersion: 9 })).message,
     ).toMatch(/^written by a newer version of VMM Workbench \(results format 9;/);

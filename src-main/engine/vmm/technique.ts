@@ -4,7 +4,11 @@
 // and I/O delivery through the CPU's DeliveryHook and the port bus; they never patch the
 // executor. The runner, the CLI, the reports and the UI know techniques only through this.
 
-import { type ParavirtMetrics, type SilentSensitive } from '../../../shared/results';
+import {
+  type BinaryTranslationMetrics,
+  type ParavirtMetrics,
+  type SilentSensitive,
+} from '../../../shared/results';
 import { type IsaVariant } from '../isa/types';
 import { type EndReason } from '../machine/interfaces';
 import { type Machine } from '../machine/machine';
@@ -56,6 +60,10 @@ export interface TechniqueSession {
   silentSensitive?(): SilentSensitive | null;
   /** what a para-virtualization hypervisor did through the para-API */
   paravirt?(): ParavirtMetrics;
+  /** what a binary translator did with the guest kernel's code (units, fragments, chaining,
+   *  callouts, invalidations), counted so far: called once the run has ended, a run that did
+   *  not finish included */
+  binaryTranslation?(): BinaryTranslationMetrics;
 }
 
 /**

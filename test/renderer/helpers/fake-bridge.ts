@@ -64,7 +64,7 @@ export const SAMPLE_CATALOG: Catalog = {
   apiVersion: 1,
   appVersion: '0.1.0',
   engineVersion: '0.1.0',
-  schemaVersion: 3,
+  schemaVersion: 4,
   techniques: [
     {
       id: 'native',
