@@ -369,6 +369,57 @@ function hypercallsChart(file: ResultsFile): ChartDefinition | null {
   };
 }
 
+/**
+ * Callouts of the binary translator's code into the hypervisor, by kind: one bar group per
+ * kind, one bar per run with translator metrics (the other runs translate nothing, so they
+ * have no bar), or null when no run has them.
+ */
+function calloutsChart(file: ResultsFile): ChartDefinition | null {
+  const labels = runLabels(file.runs);
+  const colors = runColors(file.runs);
+  const indexes = file.runs.flatMap((run, i) => (run.binaryTranslation ? [i] : []));
+  if (indexes.length === 0) return null;
+  const pick = (i: number): Record<string, number> =>
+    file.runs[i]!.binaryTranslation?.callouts ?? {};
+  const kinds = [...new Set(indexes.flatMap((i) => Object.keys(pick(i))))].sort();
+  const title = 'Callouts by kind';
+  const runs = indexes.map((i) => file.runs[i]!);
+  return {
+    id: 'callouts-by-kind',
+    title,
+    description:
+      'Calls from the translated guest kernel code into the hypervisor, by kind: translate ' +
+      '(a jump to code not translated yet), lookup (an indirect target — a return, an ' +
+      'indirect jump or call — looked up in the translation cache), emulate (a sensitive ' +
+      'instruction too complex for an inline sequence), pending-interrupt (a virtual interrupt ' +
+      'to deliver). A callout costs less than a trap, since no fault is taken; chained jumps ' +
+      'and inline sequences such as cli make none, and guest user code runs untranslated.' +
+      partialNote(
+        runs,
+        indexes.map((i) => labels[i]!),
+      ),
+    config: {
+      type: 'bar',
+      data: {
+        labels: kinds,
+        datasets: indexes.map((i) => ({
+          label: labels[i]!,
+          data: kinds.map((kind) => pick(i)[kind] ?? 0),
+          backgroundColor: colors[i]!,
+          borderColor: colors[i]!,
+        })),
+      },
+      options: {
+        plugins: titlePlugin(title),
+        scales: {
+          x: { title: axisTitle('callout') },
+          y: { beginAtZero: true, title: axisTitle('callouts') },
+        },
+      },
+    },
+  };
+}
+
 function equivalenceChart(file: ResultsFile): ChartDefinition {
   const labels = runLabels(file.runs);
   const title = 'Equivalence with native';
@@ -439,6 +490,8 @@ export function buildCharts(file: ResultsFile): ChartDefinition[] {
   );
   const hypercalls = hypercallsChart(file);
   if (hypercalls) charts.push(hypercalls);
+  const callouts = calloutsChart(file);
+  if (callouts) charts.push(callouts);
   charts.push(
     byCauseChart(
       file,

@@ -1,8 +1,10 @@
 // The headline numbers of every run as one table (the Compare view's "numbers" table), read
 // straight from RunResult, rounded as the charts round them, so table and charts agree; and
-// the tables beside it: a run's cost breakdown, a para-virtual run's para-API metrics.
+// the tables beside it: a run's cost breakdown, a para-virtual run's para-API metrics, a
+// binary-translation run's translator metrics.
 
 import { modeledMips, nativeRun, overheadVsNative, runLabels } from '../../shared/charts';
+import { binaryTranslationRows } from '../../shared/binary-translation-summary';
 import { paravirtRows } from '../../shared/paravirt-summary';
 import { type ResultsFile, type RunResult } from '../../shared/results';
 import { type ChartTable } from './chart-table';
@@ -77,4 +79,12 @@ export function paravirtTable(run: RunResult): ChartTable | null {
   const rows = paravirtRows(run);
   if (rows.length === 0) return null;
   return { columns: ['para-API', 'value'], rows: rows.map((r) => [r.label, r.value]) };
+}
+
+/** A binary-translation run's translator metrics (shared/binary-translation-summary.ts, as the
+ *  HTML report has them), one row per figure; null for a run without them. */
+export function binaryTranslationTable(run: RunResult): ChartTable | null {
+  const rows = binaryTranslationRows(run);
+  if (rows.length === 0) return null;
+  return { columns: ['binary translation', 'value'], rows: rows.map((r) => [r.label, r.value]) };
 }

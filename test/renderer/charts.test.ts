@@ -14,7 +14,7 @@ import {
 } from '../../src-renderer/charts/render-config';
 import { summaryTable } from '../../src-renderer/charts/summary-table';
 import { formatBytes, formatDuration } from '../../src-renderer/format';
-import { sampleResults } from '../helpers/sample-results';
+import { SAMPLE_BINARY_TRANSLATION, sampleResults } from '../helpers/sample-results';
 
 const file = sampleResults();
 const charts = buildCharts(file);
@@ -147,6 +147,16 @@ describe('chart tables', () => {
     for (const c of charts.filter((x) => x.config.data.labels && x.id !== 'equivalence')) {
       expect(chartTable(c).columns[0], c.id).toBe('technique');
     }
+  });
+
+  it('name the first column of the callouts chart after the callout kind', () => {
+    const withBt = buildCharts(sampleResults({ withBinaryTranslation: true }));
+    const table = chartTable(withBt.find((c) => c.id === 'callouts-by-kind')!);
+    expect(table.columns).toEqual(['callout', 'binary-translation']);
+    expect(table.rows.find((r) => r[0] === 'lookup:ret')).toEqual(['lookup:ret', 2_140]);
+    expect(table.rows.map((r) => r[0])).toEqual(
+      Object.keys(SAMPLE_BINARY_TRANSLATION.callouts).sort(),
+    );
   });
 
   it('say the verdict and divergence of the equivalence chart', () => {

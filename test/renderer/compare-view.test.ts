@@ -13,7 +13,7 @@ import { useResultsStore } from '../../src-renderer/stores/results';
 import { useUiStore } from '../../src-renderer/stores/ui';
 import CompareView from '../../src-renderer/views/CompareView.vue';
 import { installFakeCanvas } from './helpers/canvas';
-import { SAMPLE_PARAVIRT } from '../helpers/sample-results';
+import { SAMPLE_BINARY_TRANSLATION, SAMPLE_PARAVIRT } from '../helpers/sample-results';
 import { SAMPLE_CATALOG, sampleHistoryFile } from './helpers/fake-bridge';
 import { setupRenderer } from './helpers/setup';
 
@@ -143,6 +143,73 @@ describe('the Compare view', () => {
     const w = await mountCompare(sampleHistoryFile());
     expect(w.find('.paravirt-metrics').exists()).toBe(false);
     expect(w.find('[data-chart-id="hypercalls-by-name"]').exists()).toBe(false);
+  });
+
+  it('draws the callouts chart and a translator table per binary-translation run', async () => {
+    const file = sampleHistoryFile(undefined, { withParavirt: true, withBinaryTranslation: true });
+    const w = await mountCompare(file);
+    const callouts = buildCharts(file).find((c) => c.id === 'callouts-by-kind')!;
+    const drawn = window.__vmmCharts!['callouts-by-kind']!;
+    expect(drawn.data.labels).toEqual(callouts.config.data.labels);
+    expect(drawn.data.datasets.map((d) => [d.label, d.data])).toEqual([
+      [
+        'binary-translation',
+        Object.keys(SAMPLE_BINARY_TRANSLATION.callouts)
+          .sort()
+          .map((k) => SAMPLE_BINARY_TRANSLATION.callouts[k]),
+      ],
+    ]);
+    const section = w.get('.bt-metrics');
+    expect(section.get('h3').text()).toBe('Binary translation');
+    expect(section.text()).toContain('guest user code runs directly');
+    expect(section.findAll('.bt-run').map((r) => r.attributes('data-technique'))).toEqual([
+      'binary-translation',
+    ]);
+    // the para-virtual run has its own table, not this one
+    expect(w.findAll('.paravirt-run').map((r) => r.attributes('data-technique'))).toEqual([
+      'paravirt',
+    ]);
+    const rows = Object.fromEntries(
+      section.findAll('tbody tr').map((tr) => {
+        const [label, value] = tr.findAll('th,td').map((c) => c.text());
+        return [label!, value!];
+      }),
+    );
+    expect(rows).toEqual({
+      'translation units': '486',
+      'guest instructions translated': '3,412',
+      'IDENT share (copied unchanged)': '81.9%',
+      'rewritten control flow (jmp, jcc, call, ret, loop…)': '452',
+      'sensitive, inline sequence (cli, sti, pushf, popf…)': '118',
+      'sensitive, callout into the hypervisor': '47',
+      'fragment bytes emitted': '16,873',
+      'fragment bytes per guest instruction': '4.95',
+      'translation cache used (bytes emitted of capacity)': '16,873 of 262,144 bytes (6.4%)',
+      'chains patched (jumps linked to their fragment)': '391',
+      'fall-throughs elided': '38',
+      'fragments invalidated (guest wrote their code)': '6',
+      'instructions retranslated into a callout': '3',
+      'whole-cache flushes': '0',
+      'callouts executed': '3,355',
+      'callouts by kind':
+        'lookup:ret × 2,140; translate × 486; lookup:indirect × 312; emulate:out × 300; ' +
+        'emulate:iret × 65; pending-interrupt × 25; emulate:mov-to-cr × 24; emulate:hlt × 3',
+    });
+    // the section sits with the other tables, before the charts
+    const html = w.html();
+    expect(html.indexOf('class="bt-metrics"')).toBeGreaterThan(
+      html.indexOf('class="paravirt-metrics"'),
+    );
+    expect(html.indexOf('class="bt-metrics"')).toBeLessThan(html.indexOf('class="chart-grid"'));
+  });
+
+  it('has no binary-translation section or callouts chart without translator metrics', async () => {
+    // the sample's binary-translation run reports none: nothing to show
+    const w = await mountCompare(sampleHistoryFile(undefined, { withParavirt: true }));
+    expect(w.find('.bt-metrics').exists()).toBe(false);
+    expect(w.find('[data-chart-id="callouts-by-kind"]').exists()).toBe(false);
+    expect(window.__vmmCharts!['callouts-by-kind']).toBeUndefined();
+    expect(window.__vmmCharts!['hypercalls-by-name']).toBeDefined();
   });
 
   it('shows the exact value on hover', async () => {

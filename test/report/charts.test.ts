@@ -7,7 +7,11 @@ import {
   runLabels,
   type ChartDefinition,
 } from '../../shared/charts';
-import { SAMPLE_PARAVIRT, sampleResults } from '../helpers/sample-results';
+import {
+  SAMPLE_BINARY_TRANSLATION,
+  SAMPLE_PARAVIRT,
+  sampleResults,
+} from '../helpers/sample-results';
 
 const byId = (charts: ChartDefinition[], id: string): ChartDefinition => {
   const chart = charts.find((c) => c.id === id);
@@ -215,5 +219,80 @@ describe('the hypercalls chart', () => {
     expect([data('paravirt', 'invlpg'), data('paravirt #2', 'console_write')]).toEqual([0, 0]);
     // only the para-virtual runs are named as partial
     expect(c.description).toContain('Partial metrics: paravirt #2 (did-not-finish).');
+  });
+});
+
+describe('the callouts chart', () => {
+  const btIndex = 2; // the sample's binary-translation run
+
+  it('is there only when a run has binary-translation metrics', () => {
+    // the sample's binary-translation run without metrics has no callouts to show
+    expect(buildCharts(sampleResults()).map((c) => c.id)).not.toContain('callouts-by-kind');
+    const ids = buildCharts(sampleResults({ withBinaryTranslation: true })).map((c) => c.id);
+    expect(ids.slice(0, 3)).toEqual([
+      'traps-by-cause',
+      'callouts-by-kind',
+      'guest-events-by-cause',
+    ]);
+    const both = buildCharts(sampleResults({ withParavirt: true, withBinaryTranslation: true }));
+    expect(both.map((c) => c.id).slice(0, 4)).toEqual([
+      'traps-by-cause',
+      'hypercalls-by-name',
+      'callouts-by-kind',
+      'guest-events-by-cause',
+    ]);
+    // a binary-translation run that failed before it reported metrics has none either
+    const failed = sampleResults({ withBinaryTranslation: true });
+    failed.runs[btIndex] = { ...failed.runs[btIndex]!, binaryTranslation: null, status: 'failed' };
+    expect(buildCharts(failed).map((c) => c.id)).not.toContain('callouts-by-kind');
+  });
+
+  it('has one bar group per callout kind and one bar per binary-translation run', () => {
+    const file = sampleResults({ withParavirt: true, withBinaryTranslation: true });
+    const c = byId(buildCharts(file), 'callouts-by-kind');
+    expect(c.title).toBe('Callouts by kind');
+    expect(c.config.type).toBe('bar');
+    const kinds = Object.keys(SAMPLE_BINARY_TRANSLATION.callouts).sort();
+    expect(c.config.data.labels).toEqual(kinds);
+    expect(kinds.slice(0, 3)).toEqual(['emulate:hlt', 'emulate:iret', 'emulate:mov-to-cr']);
+    expect(c.config.data.datasets).toHaveLength(1);
+    const [d] = c.config.data.datasets;
+    expect(d!.label).toBe('binary-translation');
+    expect(d!.data).toEqual(kinds.map((k) => SAMPLE_BINARY_TRANSLATION.callouts[k]));
+    expect(d!.backgroundColor).toBe(runColors(file.runs)[btIndex]);
+    expect(c.config.options).toMatchObject({
+      scales: { x: { title: { text: 'callout' } }, y: { beginAtZero: true } },
+    });
+    expect(c.description).toContain('translation cache');
+    expect(c.description).not.toContain('Partial metrics');
+  });
+
+  it('puts every kind of every binary-translation run in the groups, 0 where a run made none', () => {
+    const file = sampleResults({ withBinaryTranslation: true });
+    const first = file.runs[btIndex]!;
+    const other = { ...SAMPLE_BINARY_TRANSLATION, callouts: { translate: 500, 'emulate:in': 7 } };
+    file.runs.push({ ...first, binaryTranslation: other, status: 'did-not-finish' });
+    const c = byId(buildCharts(file), 'callouts-by-kind');
+    expect(c.config.data.labels).toEqual(
+      [...new Set([...Object.keys(SAMPLE_BINARY_TRANSLATION.callouts), 'emulate:in'])].sort(),
+    );
+    const data = (label: string, kind: string) => {
+      const d = c.config.data.datasets.find((x) => x.label === label)!;
+      return d.data[c.config.data.labels!.indexOf(kind)];
+    };
+    expect(c.config.data.datasets.map((d) => d.label)).toEqual([
+      'binary-translation',
+      'binary-translation #2',
+    ]);
+    expect([
+      data('binary-translation', 'translate'),
+      data('binary-translation #2', 'translate'),
+    ]).toEqual([486, 500]);
+    expect([
+      data('binary-translation', 'emulate:in'),
+      data('binary-translation #2', 'lookup:ret'),
+    ]).toEqual([0, 0]);
+    // only the runs with translator metrics are named as partial
+    expect(c.description).toContain('Partial metrics: binary-translation #2 (did-not-finish).');
   });
 });
