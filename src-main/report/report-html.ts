@@ -1,7 +1,7 @@
 // report.html: the whole experiment in one self-contained file that opens offline from
 // file:// years later: Chart.js inlined, the chart definitions of shared/charts.ts inlined as
-// JSON, and the tables (summary, cost breakdown, a para-virtual run's para-API metrics, first
-// events, guest output) as plain HTML.
+// JSON, and the tables (summary, cost breakdown, a para-virtual run's para-API metrics, a
+// binary-translation run's translator metrics, first events, guest output) as plain HTML.
 //
 // Everything the guest or the user chose — kernel names, command lines, guest output, the
 // diverging lines, disassembly — is untrusted text: it goes through escapeHtml, and the JSON
@@ -20,6 +20,12 @@ import {
   runLabels,
   type ChartDefinition,
 } from '../../shared/charts';
+import {
+  type BinaryTranslationCell,
+  binaryTranslationRows,
+  calloutTotal,
+  identShare,
+} from '../../shared/binary-translation-summary';
 import { type ParavirtCell, paravirtRows } from '../../shared/paravirt-summary';
 import { type MacroExpansion, type MacroSource, paraApiMacros } from '../host/para-api-macros';
 import { type ResultsFile, type RunResult } from '../../shared/results';
@@ -256,6 +262,53 @@ function paraApi(file: ResultsFile): string {
   ].join('\n');
 }
 
+/** Whether the experiment has a run with binary-translation metrics. */
+export function hasBinaryTranslationRun(file: ResultsFile): boolean {
+  return file.runs.some((r) => r.binaryTranslation !== null);
+}
+
+/**
+ * Binary translation in one paragraph (lecture §6), ending with what each binary-translation
+ * run of this experiment translated; only when the experiment has one with metrics.
+ */
+function binaryTranslation(file: ResultsFile, labels: readonly string[]): string {
+  if (!hasBinaryTranslationRun(file)) return '';
+  const figures = file.runs
+    .flatMap((run, i) => {
+      const m = run.binaryTranslation;
+      if (!m) return [];
+      return [
+        `${escapeHtml(labels[i]!)} translated ${count(m.guestInstructions)} guest instructions ` +
+          `in ${count(m.units)} translation units (${escapeHtml(identShare(m))} of them IDENT) ` +
+          `and its code made ${count(calloutTotal(m))} callouts`,
+      ];
+    })
+    .join('; ');
+  const paragraph =
+    'The binary-translation run never executes the guest kernel’s own code (lecture §6). ' +
+    'Just before kernel code first runs, the translator reads it one translation unit at a ' +
+    'time — at most 12 instructions, or up to and including the first control-flow ' +
+    'instruction — and writes a compiled code fragment into the translation cache, ' +
+    'hypervisor memory outside the guest’s address space, which the CPU then runs instead. ' +
+    'Most instructions are innocuous and copied unchanged (IDENT); jumps, calls, returns and ' +
+    'loops are rewritten because the code has moved; sensitive instructions become safe code: ' +
+    'an inline sequence on the virtual CPU where one suffices (<code>cli</code> is a store to ' +
+    'the virtual interrupt flag, with no exit), a callout into the hypervisor where it does ' +
+    'not (a CR3 load, I/O) — cheaper than a trap, since no fault is taken (chart “Callouts by ' +
+    'kind”). A jump to code not translated yet goes to the translator once and is then ' +
+    'patched to jump straight to the new fragment (chaining); a fragment placed right after ' +
+    'its predecessor needs no jump at all, and returns and indirect jumps look their target ' +
+    'up. Only code that runs is ever translated, each piece once, laid out in the order it ' +
+    'ran; a guest write to a page of translated code throws its fragments away. Guest user ' +
+    `code runs directly, untranslated. In this experiment ${figures}.`;
+  return [
+    '<section id="binary-translation">',
+    '<h2>Binary translation</h2>',
+    `<p>${paragraph}</p>`,
+    '</section>',
+  ].join('\n');
+}
+
 function charts(definitions: readonly ChartDefinition[]): string {
   const figures = definitions
     .map(
@@ -283,6 +336,26 @@ function paravirtDetails(run: RunResult): string[] {
     table(
       ['Para-API', 'Value'],
       rows.map((r) => [r.label, paravirtCell(r.value)]),
+      new Set([1]),
+    ),
+  ];
+}
+
+function binaryTranslationCell(value: BinaryTranslationCell): string {
+  if (typeof value === 'string') return value;
+  return Number.isInteger(value) ? count(value) : value.toFixed(2);
+}
+
+/** A binary-translation run's translator metrics (shared/binary-translation-summary.ts, as the
+ *  app shows them). */
+function binaryTranslationDetails(run: RunResult): string[] {
+  const rows = binaryTranslationRows(run);
+  if (rows.length === 0) return [];
+  return [
+    `<h3>Binary translation</h3>`,
+    table(
+      ['Binary translation', 'Value'],
+      rows.map((r) => [r.label, binaryTranslationCell(r.value)]),
       new Set([1]),
     ),
   ];
@@ -330,6 +403,7 @@ function runDetails(run: RunResult, label: string, index: number): string {
       new Set([2, 3, 4]),
     ),
     ...paravirtDetails(run),
+    ...binaryTranslationDetails(run),
     `<h3>First events</h3>`,
     `<p>${escapeHtml(eventNote)}</p>`,
     table(
@@ -398,6 +472,7 @@ export function reportHtml(file: ResultsFile): string {
     '<main>',
     summary(file, labels),
     paraApi(file),
+    binaryTranslation(file, labels),
     charts(definitions),
     ...file.runs.map((run, i) => runDetails(run, labels[i]!, i)),
     '</main>',

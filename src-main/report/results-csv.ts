@@ -4,14 +4,17 @@
 // Why the columns come from the zod schema and not from the data: the header must not depend
 // on which runs happen to be in the file (a null firstDivergence in every run must not drop
 // its columns), and a field added to the contract must appear here without anyone editing
-// this file. Only the records (`byCause`, the para-API's hypercalls by name…) depend on the
-// data: their columns are the union of the keys of all runs, sorted, with 0 where a run never
-// saw that key — and empty where the record's parent is null (`paravirt` of a run that is not
-// para-virtual: it made no hypercalls, it did not make 0 of each of them).
+// this file. Only the records (`byCause`, the para-API's hypercalls by name, the translator's
+// callouts by kind…) depend on the data: their columns are the union of the keys of all runs,
+// sorted, with 0 where a run never saw that key — and empty where the record's parent is null
+// (`paravirt` of a run that is not para-virtual: it made no hypercalls, it did not make 0 of
+// each of them; `binaryTranslation` of a run that translated nothing). Scalars under a null
+// parent are empty too.
 //
-// One column is derived, not a schema field: the hypercall total (`paravirt.hypercallsTotal`,
-// after the hypercalls by name), since a spreadsheet user compares totals first and the
-// per-name columns vary with the data.
+// Two columns are derived, not schema fields: the hypercall total (`paravirt.hypercallsTotal`,
+// after the hypercalls by name) and the callout total (`binaryTranslation.calloutsTotal`,
+// after the callouts by kind), since a spreadsheet user compares totals first and the per-key
+// columns vary with the data.
 
 import { z } from 'zod';
 import { RunResultSchema, type ResultsFile, type RunResult } from '../../shared/results';
@@ -29,6 +32,7 @@ const SKIPPED = new Set(['outputText']);
 /** Records that get a total column after their per-key columns, and its name. */
 const TOTALS: Readonly<Record<string, string>> = {
   'paravirt.hypercalls': 'paravirt.hypercallsTotal',
+  'binaryTranslation.callouts': 'binaryTranslation.calloutsTotal',
 };
 
 function valueAt(run: RunResult, path: readonly string[]): unknown {

@@ -30,11 +30,13 @@ function checkXml(text: string): string {
 }
 
 describe('chart images', () => {
-  // with a para-virtual run, so that every kind of chart is drawn (the hypercalls one too)
-  const charts = buildCharts(sampleResults({ withParavirt: true }));
+  // with a para-virtual run and translator metrics, so that every kind of chart is drawn (the
+  // hypercalls and callouts ones too)
+  const charts = buildCharts(sampleResults({ withParavirt: true, withBinaryTranslation: true }));
 
-  it('draws the hypercalls chart too', () => {
+  it('draws the hypercalls and callouts charts too', () => {
     expect(charts.map((c) => c.id)).toContain('hypercalls-by-name');
+    expect(charts.map((c) => c.id)).toContain('callouts-by-kind');
   });
 
   it('renders every chart as a PNG that decodes at the requested size', async () => {

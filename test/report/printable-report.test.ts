@@ -14,14 +14,21 @@ import { printableReportHtml } from '../../src-main/report';
 import { CHROMIUM_PATH } from '../helpers/chromium';
 import { sampleResults } from '../helpers/sample-results';
 
-// with a para-virtual run, so that its hypercalls chart is among the images
-const file = sampleResults({ kernelName: '<img src=x onerror=alert(1)>.bin', withParavirt: true });
+// with a para-virtual run and translator metrics, so that the hypercalls and callouts charts
+// are among the images
+const file = sampleResults({
+  kernelName: '<img src=x onerror=alert(1)>.bin',
+  withParavirt: true,
+  withBinaryTranslation: true,
+});
 const charts = buildCharts(file);
 const html = printableReportHtml(file);
 
 describe('printableReportHtml', () => {
   it('replaces every chart canvas with an SVG image and drops every script', () => {
     expect(charts.map((c) => c.id)).toContain('hypercalls-by-name');
+    expect(charts.map((c) => c.id)).toContain('callouts-by-kind');
+    expect(html).toContain('<section id="binary-translation">');
     expect(html).not.toMatch(/<script|<canvas/i);
     const images = html.match(
       /<img class="chart-image" src="data:image\/svg\+xml;base64,[A-Za-z0-9+/=]+" alt="[^"]*">/g,

@@ -125,6 +125,86 @@ describe('report.html (static)', () => {
     );
   });
 
+  it('lists a binary-translation run’s translator metrics in its section, and draws the callouts chart', () => {
+    expect(html).not.toContain('<h3>Binary translation</h3>');
+    expect(html).not.toContain('data-chart-id="callouts-by-kind"');
+    const withBt = reportHtml(sampleResults({ withParavirt: true, withBinaryTranslation: true }));
+    expect(withBt).toContain('<canvas data-chart-id="callouts-by-kind"');
+    const sections = withBt.split('<section class="run"');
+    // native, trap-and-emulate, binary-translation, paravirt
+    expect(sections.map((x) => x.includes('<h3>Binary translation</h3>'))).toEqual([
+      false,
+      false,
+      false,
+      true,
+      false,
+    ]);
+    expect(sections[4]).toContain('<h3>Para-API</h3>');
+    const cells = (label: string) =>
+      new RegExp(`<tr><td>${label}</td><td class="num">([^<]*)</td></tr>`).exec(sections[3]!)?.[1];
+    expect(cells('translation units')).toBe('486');
+    expect(cells('guest instructions translated')).toBe('3,412');
+    expect(cells('IDENT share \\(copied unchanged\\)')).toBe('81.9%');
+    expect(cells('fragment bytes emitted')).toBe('16,873');
+    expect(cells('fragment bytes per guest instruction')).toBe('4.95');
+    expect(cells('translation cache used \\(bytes emitted of capacity\\)')).toBe(
+      '16,873 of 262,144 bytes (6.4%)',
+    );
+    expect(cells('chains patched \\(jumps linked to their fragment\\)')).toBe('391');
+    expect(cells('callouts executed')).toBe('3,355');
+    expect(cells('callouts by kind')).toMatch(/^lookup:ret × 2,140; translate × 486; /);
+    // the table comes after the run's cost breakdown, before its events
+    const run = sections[3]!;
+    expect(run.indexOf('<h3>Binary translation</h3>')).toBeGreaterThan(
+      run.indexOf('<h3>Cost breakdown</h3>'),
+    );
+    expect(run.indexOf('<h3>Binary translation</h3>')).toBeLessThan(
+      run.indexOf('<h3>First events</h3>'),
+    );
+  });
+
+  it('explains binary translation in one paragraph, with what each run translated', () => {
+    expect(html).not.toContain('id="binary-translation"');
+    const withBt = reportHtml(sampleResults({ withParavirt: true, withBinaryTranslation: true }));
+    const start = withBt.indexOf('<section id="binary-translation">');
+    expect(start).toBeGreaterThan(withBt.indexOf('<section id="para-api">'));
+    expect(start).toBeLessThan(withBt.indexOf('<section id="charts">'));
+    const section = withBt.slice(start, withBt.indexOf('</section>', start));
+    expect(section).toContain('<h2>Binary translation</h2>');
+    expect(section.match(/<p>/g)).toHaveLength(1);
+    for (const phrase of [
+      'lecture §6',
+      'translation unit',
+      'at most 12 instructions',
+      'control-flow instruction',
+      'compiled code fragment',
+      'translation cache',
+      'copied unchanged (IDENT)',
+      'rewritten because the code has moved',
+      'an inline sequence',
+      'a callout into the hypervisor',
+      'chaining',
+      'Guest user code runs directly, untranslated.',
+      '“Callouts by kind”',
+    ]) {
+      expect(section, phrase).toContain(phrase);
+    }
+    expect(section).toContain(
+      'In this experiment binary-translation translated 3,412 guest instructions in 486 ' +
+        'translation units (81.9% of them IDENT) and its code made 3,355 callouts.',
+    );
+    // one clause per run with metrics; labels are escaped like any text of the file
+    const two = sampleResults({ withBinaryTranslation: true });
+    two.runs.push({ ...two.runs[2]!, technique: '<b>bt</b>' });
+    const both = reportHtml(two);
+    expect(both).toContain(
+      '(81.9% of them IDENT) and its code made 3,355 callouts; &lt;b&gt;bt&lt;/b&gt; translated 3,412',
+    );
+    expect(both).not.toContain('<b>bt</b>');
+    // a run of the technique that reported nothing (failed before it did) explains nothing
+    expect(reportHtml(sampleResults())).not.toContain('id="binary-translation"');
+  });
+
   it('escapes text', () => {
     expect(escapeHtml(`<a href="x">'&'</a>`)).toBe(
       '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;',
@@ -171,11 +251,13 @@ describe('report.html in headless Chromium', () => {
   }
 
   it('opens offline without errors and draws every chart', async () => {
-    // with a para-virtual run: its hypercalls chart and the para-API section are drawn too
+    // with a para-virtual run and translator metrics: the hypercalls and callouts charts, the
+    // para-API and binary-translation sections are drawn too
     const file = sampleResults({
       kernelName: HOSTILE_NAME,
       outputText: HOSTILE_OUTPUT,
       withParavirt: true,
+      withBinaryTranslation: true,
     });
     const charts = buildCharts(file);
     const { page, problems, requests } = await open(reportHtml(file));
@@ -206,6 +288,8 @@ describe('report.html in headless Chromium', () => {
     // titles and hostile text are text, not markup
     const text = await page.locator('body').innerText();
     for (const c of charts) expect(text).toContain(c.title);
+    expect(charts.map((c) => c.id)).toContain('callouts-by-kind');
+    expect(text).toContain('Guest user code runs directly, untranslated.');
     expect(text).toContain(`kernel file ${HOSTILE_NAME}`);
     expect(await page.title()).toContain(HOSTILE_NAME);
     expect(await page.locator('script').count()).toBe(3);

@@ -175,6 +175,61 @@ describe('results.csv', () => {
     expect(rows[0]!['paravirt.hypercallsTotal']).toBe('');
   });
 
+  it('has the translator figures: every count, callouts (by kind and in total), empty without them', () => {
+    const f = sampleResults({ withParavirt: true, withBinaryTranslation: true });
+    const r = table(resultsCsv(f));
+    const [native, tae, bt, paravirt] = r;
+    expect(bt!.technique).toBe('binary-translation');
+    const expected: Record<string, string> = {
+      'binaryTranslation.units': '486',
+      'binaryTranslation.guestInstructions': '3412',
+      'binaryTranslation.ident': '2795',
+      'binaryTranslation.controlFlow': '452',
+      'binaryTranslation.inline': '118',
+      'binaryTranslation.callout': '47',
+      'binaryTranslation.fragmentBytes': '16873',
+      'binaryTranslation.cacheBytes': '262144',
+      'binaryTranslation.chainsPatched': '391',
+      'binaryTranslation.fallThroughsElided': '38',
+      'binaryTranslation.callouts.lookup:ret': '2140',
+      'binaryTranslation.callouts.translate': '486',
+      'binaryTranslation.callouts.emulate:mov-to-cr': '24',
+      'binaryTranslation.calloutsTotal': '3355',
+      'binaryTranslation.invalidations': '6',
+      'binaryTranslation.retranslations': '3',
+      'binaryTranslation.flushes': '0',
+    };
+    for (const [name, value] of Object.entries(expected)) {
+      expect(bt![name], name).toBe(value);
+      // runs without translator metrics have none: empty, not 0
+      for (const other of [native!, tae!, paravirt!]) expect(other[name], name).toBe('');
+    }
+    // the para-virtual run's own figures are there, and the translator's are not its
+    expect(paravirt!['paravirt.hypercallsTotal']).toBe('132');
+    expect(bt!['paravirt.hypercallsTotal']).toBe('');
+    const names = resultsCsvColumns(f);
+    expect(names.indexOf('binaryTranslation.calloutsTotal')).toBe(
+      names.indexOf('binaryTranslation.callouts.translate') + 1,
+    );
+    expect(names.indexOf('binaryTranslation.invalidations')).toBe(
+      names.indexOf('binaryTranslation.calloutsTotal') + 1,
+    );
+    // the fixed columns are there whatever runs the file has, empty in every run without metrics
+    for (const name of [
+      'binaryTranslation.units',
+      'binaryTranslation.guestInstructions',
+      'binaryTranslation.ident',
+      'binaryTranslation.fragmentBytes',
+      'binaryTranslation.cacheBytes',
+      'binaryTranslation.calloutsTotal',
+      'binaryTranslation.flushes',
+    ]) {
+      expect(columns, name).toContain(name);
+      for (const row of rows) expect(row[name], name).toBe('');
+    }
+    expect(columns.some((c) => c.startsWith('binaryTranslation.callouts.'))).toBe(false);
+  });
+
   it('leaves out lists and the guest output', () => {
     for (const c of columns) {
       expect(c).not.toMatch(/^(costBreakdown|outputText|timeSeries\.slots|events\.entries)/);
