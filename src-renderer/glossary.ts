@@ -574,7 +574,9 @@ export const GLOSSARY: readonly GlossaryEntry[] = [
       'needs neither the source nor hardware help — VMware’s approach on classic x86. Guest user ' +
       'code runs directly, untranslated (§6.3).',
     lecture: '§6',
-    inApp: 'Experiment → Techniques (when this build includes it)',
+    inApp:
+      'Experiment → Techniques (when this build includes it); Compare → Binary translation, ' +
+      'Callouts by kind; Report → Binary translation',
     see: [
       'Translation unit',
       'Compiled code fragment',
@@ -591,6 +593,7 @@ export const GLOSSARY: readonly GlossaryEntry[] = [
       'a size limit (12 instructions in the workbench). Only code that actually runs is ever ' +
       'read, so code that never executes is never translated.',
     lecture: '§6',
+    inApp: 'Compare → Binary translation (translation units, guest instructions translated)',
     see: ['Compiled code fragment', 'Binary translation'],
   },
   {
@@ -602,6 +605,7 @@ export const GLOSSARY: readonly GlossaryEntry[] = [
       'not translated yet goes back to the translator the first time and is then patched to ' +
       'jump straight to the target’s fragment (chaining).',
     lecture: '§6',
+    inApp: 'Compare → Binary translation (fragment bytes, bytes per guest instruction)',
     see: ['Translation unit', 'Translation cache', 'Chaining', 'IDENT'],
   },
   {
@@ -611,8 +615,9 @@ export const GLOSSARY: readonly GlossaryEntry[] = [
       'The hypervisor memory that holds compiled code fragments, with a map from guest addresses ' +
       'to fragments, so code is translated once and then reused. It lies outside the guest’s ' +
       'address space. When the guest writes to a page that holds translated code, the fragments ' +
-      'made from it must be thrown away.',
+      'made from it must be thrown away; when the cache is full, all of them are (a flush).',
     lecture: '§6',
+    inApp: 'Compare → Binary translation (translation cache used, fragments invalidated, flushes)',
     see: ['Compiled code fragment', 'Instruction-cache locality', 'Resource control'],
   },
   {
@@ -621,10 +626,14 @@ export const GLOSSARY: readonly GlossaryEntry[] = [
     definition:
       'Patching a jump at the end of a compiled code fragment so it goes directly to the next ' +
       'fragment, once that one exists, instead of returning to the translator each time — the ' +
-      'lecture’s open jump destinations that get filled in later. Indirect jumps, calls and ' +
+      'lecture’s open jump destinations that get filled in later. When the next fragment is ' +
+      'placed right after, the fall-through needs no jump at all. Indirect jumps, calls and ' +
       'returns cannot be patched once and go through a lookup instead.',
     lecture: '§6',
-    see: ['Compiled code fragment', 'Translation cache'],
+    inApp:
+      'Compare → Binary translation (chains patched, fall-throughs elided); Callouts by kind ' +
+      '(translate, lookup)',
+    see: ['Compiled code fragment', 'Translation cache', 'Callout'],
   },
   {
     term: 'Instruction-cache locality',
@@ -659,6 +668,7 @@ export const GLOSSARY: readonly GlossaryEntry[] = [
       'instructions are IDENT; only control flow, PC-relative code and sensitive instructions ' +
       'need real translation.',
     lecture: '§6.2',
+    inApp: 'Compare → Binary translation (IDENT share)',
     see: ['Innocuous instruction', 'Compiled code fragment', 'Callout'],
   },
   {
@@ -667,9 +677,13 @@ export const GLOSSARY: readonly GlossaryEntry[] = [
       'A call from translated code into the hypervisor, used when a sensitive instruction is too ' +
       'complex to replace with a short inline sequence (a CR3 load, an I/O instruction). Cheaper ' +
       'than a trap, since no fault is taken, but dearer than inline code such as cli becoming a ' +
-      'store to the virtual interrupt flag.',
+      'store to the virtual interrupt flag. Translated code also calls out to translate a jump ' +
+      'target for the first time and to look up where a return or indirect jump goes.',
     lecture: '§6.2',
-    see: ['Binary translation', 'IDENT', 'Trap'],
+    inApp:
+      'Compare → Callouts by kind, and the binary-translation table (sensitive instructions ' +
+      'replaced by a callout, callouts executed)',
+    see: ['Binary translation', 'IDENT', 'Trap', 'Chaining'],
   },
   {
     term: 'Pure interpretation',

@@ -139,6 +139,9 @@ describe('the glossary data', () => {
       'translation unit',
       'compiled code fragment',
       'translation cache',
+      'IDENT',
+      'callout',
+      'chaining',
       'instruction-cache locality',
       'interpretive execution',
       'pure interpretation',
@@ -155,6 +158,26 @@ describe('the glossary data', () => {
     ]) {
       expect(findGlossaryEntry(name), name).toBeDefined();
     }
+  });
+
+  it('says where the app shows what the binary translator did', () => {
+    const where = (term: string): string => findGlossaryEntry(term)?.inApp ?? '';
+    for (const term of [
+      'Binary translation',
+      'Translation unit',
+      'Compiled code fragment',
+      'Translation cache',
+      'IDENT',
+      'Callout',
+      'Chaining',
+    ]) {
+      expect(where(term), term).toMatch(/Compare → (Binary translation|Callouts by kind)/);
+    }
+    expect(where('IDENT')).toContain('IDENT share');
+    expect(where('Callout')).toContain('Callouts by kind');
+    expect(where('Chaining')).toContain('chains patched');
+    expect(where('Binary translation')).toContain('Report → Binary translation');
+    expect(findGlossaryEntry('Translation unit')!.definition).toContain('12 instructions');
   });
 });
 
