@@ -174,6 +174,36 @@ export const COST_KINDS: readonly CostKind[] = [
     category: 'hypervisor',
     description: 'a device port access the hypervisor makes for the guest (io_out / io_in)',
   },
+  {
+    kind: 'bt.translate',
+    category: 'translation',
+    description:
+      'binary translation: one guest instruction read, decoded and compiled into a fragment of the translation cache',
+  },
+  {
+    kind: 'bt.callout',
+    category: 'hypervisor',
+    description:
+      'binary translation: a callout from a fragment into the hypervisor and back (no world switch: the monitor shares the address space)',
+  },
+  {
+    kind: 'bt.chain',
+    category: 'translation',
+    description:
+      'binary translation: an exit from the cache resolved: the target fragment looked up (or translated) and the jump patched to it',
+  },
+  {
+    kind: 'bt.lookup',
+    category: 'hypervisor',
+    description:
+      'binary translation: an indirect jump, call or return: its guest target found in the map of fragments',
+  },
+  {
+    kind: 'bt.invalidate',
+    category: 'translation',
+    description:
+      'binary translation: a fragment dropped because the guest changed the code it was translated from, its chained jumps undone',
+  },
 ];
 
 /** Mnemonics with their own cost kind (else the form's cost class decides). */
@@ -300,6 +330,31 @@ const P4: CpuProfile = {
       source:
         'assumption: a checked load and a store per 32-bit word through the guest mapping, two L1 hits ([Fog] Prescott L1 latency 4)',
     },
+    'bt.translate': {
+      cycles: 2300,
+      source:
+        '[AA06] the translator costs about 2,300 cycles per guest instruction translated (P4)',
+    },
+    'bt.callout': {
+      cycles: 113,
+      source:
+        '[AA06] rdtsc: 2,030 cycles trapped and emulated, 1,254 through a callout; a callout saves 776 cycles of a trap, whose transition here is vmm.worldSwitch (889): 889 − 776 = 113',
+    },
+    'bt.chain': {
+      cycles: 100,
+      source:
+        'assumption: a lookup in the map of fragments and a 4-byte store into the jump, about 50 instructions, ≈2 cycles each on the P4',
+    },
+    'bt.lookup': {
+      cycles: 40,
+      source:
+        'assumption: a hashed lookup of the guest target in the map of fragments, about 20 instructions, ≈2 cycles each on the P4',
+    },
+    'bt.invalidate': {
+      cycles: 200,
+      source:
+        'assumption: about 100 instructions to unmap a fragment and undo its chained jumps, ≈2 cycles each on the P4',
+    },
     'vmm.portAccess': { cycles: 3800, source: `${ISA_IO} = 3,800 cycles at 3.8 GHz` },
     'vmm.shadowSwitch': {
       cycles: 400,
@@ -401,6 +456,28 @@ const CORE2: CpuProfile = {
       cycles: 6,
       source:
         'assumption: a checked load and a store per 32-bit word through the guest mapping, two L1 hits ([Fog] Core 2 L1 latency 3)',
+    },
+    'bt.translate': {
+      cycles: 1500,
+      source:
+        'assumption: the translator’s work of [AA06] (2,300 P4 cycles per guest instruction) at the Core 2’s ≈1.5× instructions per cycle',
+    },
+    'bt.callout': {
+      cycles: 57,
+      source:
+        'assumption: [AA06]’s P4 ratio (a callout’s transition is 113/889 of a trap’s) applied to this profile’s vmm.worldSwitch (445)',
+    },
+    'bt.chain': {
+      cycles: 50,
+      source: 'assumption: about 50 instructions, ≈1 cycle each on the Core 2',
+    },
+    'bt.lookup': {
+      cycles: 20,
+      source: 'assumption: about 20 instructions, ≈1 cycle each on the Core 2',
+    },
+    'bt.invalidate': {
+      cycles: 100,
+      source: 'assumption: about 100 instructions, ≈1 cycle each on the Core 2',
     },
     'vmm.portAccess': { cycles: 2660, source: `${ISA_IO} = 2,660 cycles at 2.66 GHz` },
     'vmm.shadowSwitch': {
@@ -505,6 +582,28 @@ const MODERN: CpuProfile = {
       cycles: 8,
       source:
         'assumption: a checked load and a store per 32-bit word through the guest mapping, two L1 hits ([Fog] Sandy Bridge L1 latency 4)',
+    },
+    'bt.translate': {
+      cycles: 1000,
+      source:
+        'assumption: the translator’s work of [AA06] (2,300 P4 cycles per guest instruction) at a modern core’s ≈2.3× instructions per cycle',
+    },
+    'bt.callout': {
+      cycles: 51,
+      source:
+        'assumption: [AA06]’s P4 ratio (a callout’s transition is 113/889 of a trap’s) applied to this profile’s vmm.worldSwitch (400)',
+    },
+    'bt.chain': {
+      cycles: 50,
+      source: 'assumption: about 50 instructions, ≈1 cycle each',
+    },
+    'bt.lookup': {
+      cycles: 20,
+      source: 'assumption: about 20 instructions, ≈1 cycle each',
+    },
+    'bt.invalidate': {
+      cycles: 100,
+      source: 'assumption: about 100 instructions, ≈1 cycle each',
     },
     'vmm.portAccess': { cycles: 3300, source: `${ISA_IO} = 3,300 cycles at 3.3 GHz` },
     'vmm.shadowSwitch': {

@@ -13,12 +13,24 @@ export const HYPERVISOR_BYTES = 16 * 1024 * 1024;
 const HANDLER_TEXT_OFFSET = HYPERVISOR_BYTES - 64 * 1024;
 
 /** Host page numbers of the shadow page-table pool: after the region's first page, up to the
- *  handlers' text. */
-export function shadowPool(guestBytes: number): { first: number; count: number } {
+ *  handlers' text, or up to a technique's own area below it (`reservedBytes`). */
+export function shadowPool(
+  guestBytes: number,
+  reservedBytes = 0,
+): { first: number; count: number } {
+  if (reservedBytes % 4096 !== 0 || reservedBytes > HANDLER_TEXT_OFFSET / 2) {
+    throw new RangeError('a reserved area is whole pages, at most half the hypervisor region');
+  }
   return {
     first: (guestBytes >>> PAGE_SHIFT) + 1,
-    count: (HANDLER_TEXT_OFFSET >>> PAGE_SHIFT) - 1,
+    count: ((HANDLER_TEXT_OFFSET - reservedBytes) >>> PAGE_SHIFT) - 1,
   };
+}
+
+/** Host-physical address of a technique's own area of `bytes`, just below the handlers' text
+ *  (what `shadowPool(guestBytes, bytes)` leaves out), e.g. a translation cache. */
+export function reservedArea(guestBytes: number, bytes: number): number {
+  return guestBytes + HANDLER_TEXT_OFFSET - bytes;
 }
 
 /** The hypervisor's handlers as modeled code ranges, laid out one after another. */

@@ -3,6 +3,7 @@
 // folders, so the list is complete wherever it is used.
 
 import { registerTechnique } from './registry';
+import { binaryTranslationTechnique } from './techniques/binary-translation';
 import { nativeTechnique } from './techniques/native';
 import { paravirtTechnique } from './techniques/paravirt';
 import { trapAndEmulateTechnique } from './techniques/trap-and-emulate';
@@ -10,6 +11,7 @@ import { trapAndEmulateTechnique } from './techniques/trap-and-emulate';
 registerTechnique(nativeTechnique);
 registerTechnique(trapAndEmulateTechnique);
 registerTechnique(paravirtTechnique);
+registerTechnique(binaryTranslationTechnique);
 
 export { findTechnique, listTechniques, requireTechnique } from './registry';
 export type { Technique, TechniqueContext, TechniqueInfo, TechniqueSession } from './technique';

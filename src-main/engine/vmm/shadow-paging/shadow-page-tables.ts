@@ -41,9 +41,15 @@ export type FaultResolution =
   | { readonly kind: 'mapped' }
   /** true fault: the guest's own tables forbid the access */
   | { readonly kind: 'guest-fault'; readonly errorCode: number }
-  /** the guest may write, but the shadow keeps the page read-only (a guest page table, or a
-   *  read-only page written by the guest kernel with CR0.WP clear): emulate that one write */
-  | { readonly kind: 'write-protected'; readonly frame: number; readonly pageTable: boolean }
+  /** the guest may write, but the shadow keeps the page read-only (a guest page table, a page
+   *  holding code a binary translator translated, or a read-only page written by the guest
+   *  kernel with CR0.WP clear): emulate that one write */
+  | {
+      readonly kind: 'write-protected';
+      readonly frame: number;
+      readonly pageTable: boolean;
+      readonly code: boolean;
+    }
   /** a write to guest-physical memory beyond its RAM (an unassigned bus: the write is lost) */
   | { readonly kind: 'unassigned-write'; readonly address: number };
 
@@ -103,9 +109,12 @@ export class ShadowPageTables {
   /** guest frames the hypervisor owns (its descriptor tables): never mapped writable */
   private readonly pinned = new Set<number>();
   /** the page-directory slot the hypervisor keeps for itself (-1: none), and what it maps
-   *  there: linear page number → guest frame, read-only, supervisor-only */
+   *  there: linear page number → a pinned guest frame or a host page of the hypervisor's
+   *  region, supervisor-only, read-only unless said otherwise */
   private windowSlot = -1;
-  private readonly windowPages = new Map<number, number>();
+  private readonly windowPages = new Map<number, { frame: number; writable: boolean }>();
+  /** guest frames holding code a binary translator has translated: count of fragments */
+  private readonly codeFrames = new Map<number, number>();
 
   /** host page standing for guest-physical memory beyond RAM: all ones, mapped read-only */
   private readonly unassignedPage: number;
@@ -209,9 +218,57 @@ export class ShadowPageTables {
       if (page >>> 10 !== slot) throw new RangeError('a window page lies outside its slot');
       if (frame >= this.guestPages) throw new RangeError('a window page must be a guest frame');
       this.pin(frame);
-      this.windowPages.set(page, frame);
+      this.windowPages.set(page, { frame, writable: false });
     }
     this.windowSlot = slot;
+  }
+
+  /**
+   * Keep one page-directory slot for the hypervisor, as `reserveWindow` does, mapping pages of
+   * its own region above the guest's RAM (a binary translator's translation cache and the
+   * data its fragments use). `writable` pages may be written by the kernel; the guest's user
+   * code reaches none of them, and no guest frame is mapped there.
+   */
+  reserveHostWindow(
+    slot: number,
+    pages: ReadonlyMap<number, { readonly hostPage: number; readonly writable: boolean }>,
+  ): void {
+    if (this.directories.size > 0) throw new Error('reserve the window before any shadow exists');
+    for (const [page, { hostPage, writable }] of pages) {
+      if (page >>> 10 !== slot) throw new RangeError('a window page lies outside its slot');
+      if (hostPage < this.guestPages)
+        throw new RangeError('a host window page must lie above guest RAM');
+      this.windowPages.set(page, { frame: hostPage, writable });
+    }
+    this.windowSlot = slot;
+  }
+
+  /**
+   * A guest frame now holds translated code (one more fragment read from it): no shadow entry
+   * maps it writable any more, so that every guest write to it faults and the translator can
+   * drop what it translated from there (lecture §6: code is translated once, and must be again
+   * when it changes).
+   */
+  protectCode(frame: number): void {
+    const n = this.codeFrames.get(frame) ?? 0;
+    this.codeFrames.set(frame, n + 1);
+    if (n === 0) this.revokeWritable(frame);
+  }
+
+  /** One fragment read from `frame` is gone; with the last, the frame is ordinary memory again. */
+  unprotectCode(frame: number): void {
+    const n = this.codeFrames.get(frame) ?? 0;
+    if (n <= 1) this.codeFrames.delete(frame);
+    else this.codeFrames.set(frame, n - 1);
+  }
+
+  isCode(frame: number): boolean {
+    return this.codeFrames.has(frame);
+  }
+
+  /** Forget every code frame (the translator flushed its whole cache). */
+  unprotectAllCode(): void {
+    this.codeFrames.clear();
   }
 
   /** The hypervisor's own slot of the address space (-1 when none is reserved). */
@@ -282,13 +339,13 @@ export class ShadowPageTables {
     if (linear >>> 22 === this.windowSlot) {
       // the hypervisor's slot: its pages read-only for the kernel, nothing else there
       const own = this.windowPages.get(linear >>> PAGE_SHIFT);
-      if (own === undefined || write || user) {
+      if (own === undefined || (write && !own.writable) || user) {
         return {
           kind: 'guest-fault',
           errorCode: (own !== undefined ? 1 : 0) | (write ? 2 : 0) | (user ? 4 : 0),
         };
       }
-      this.install(linear, own, false, false);
+      this.install(linear, own.frame, false, own.writable);
       return { kind: 'mapped' };
     }
     let frame: number;
@@ -341,7 +398,12 @@ export class ShadowPageTables {
     }
     const shadowWritable = this.install(linear, frame, allowUser, allowWrite && dirty);
     if (write && !shadowWritable) {
-      return { kind: 'write-protected', frame, pageTable: this.protectedFrames.has(frame) };
+      return {
+        kind: 'write-protected',
+        frame,
+        pageTable: this.protectedFrames.has(frame),
+        code: this.codeFrames.has(frame),
+      };
     }
     return { kind: 'mapped' };
   }
@@ -586,7 +648,11 @@ export class ShadowPageTables {
     wantWritable: boolean,
   ): boolean {
     // after tableFor: building the table may just have made `frame` a protected page table
-    const writable = wantWritable && !this.protectedFrames.has(frame) && !this.pinned.has(frame);
+    const writable =
+      wantWritable &&
+      !this.protectedFrames.has(frame) &&
+      !this.pinned.has(frame) &&
+      !this.codeFrames.has(frame);
     const index = (linear >>> PAGE_SHIFT) & 0x3ff;
     this.clearEntry(table, index);
     const addr = (table.page << PAGE_SHIFT) + index * 4;
@@ -637,6 +703,11 @@ export class ShadowPageTables {
     const base = frame << PAGE_SHIFT;
     for (let i = 0; i < ENTRIES; i++) copy[i] = this.guestRead32(base + i * 4);
     this.snapshots.set(frame, copy);
+    this.revokeWritable(frame);
+  }
+
+  /** Make every shadow entry that maps `frame` read-only, and no TLB entry keep it writable. */
+  private revokeWritable(frame: number): void {
     const map = this.writable.get(frame);
     if (map) {
       for (const [addr, linear] of map) {

@@ -15,7 +15,10 @@ export type NestedFaultWork = 'shadowFill' | 'shadowSync' | 'writeOnce' | 'unass
 
 export class ShadowWriteWindow {
   /** the shadow entries opened for one emulated write, closed when it is done */
-  private open: { close: () => void; frame: number; pageTable: boolean }[] = [];
+  private open: { close: () => void; frame: number; pageTable: boolean; code: boolean }[] = [];
+  /** told, once the write is done, of each frame of translated code it was let into (a binary
+   *  translator compares what it translated from there with what is there now) */
+  onCodeWritten: ((frame: number) => void) | undefined;
 
   constructor(
     private readonly cpu: Cpu,
@@ -23,13 +26,18 @@ export class ShadowWriteWindow {
   ) {}
 
   /** Let one write to a write-protected guest page through (resynchronised on close). */
-  openWrite(linear: number, frame: number, pageTable: boolean): void {
-    this.open.push({ close: this.shadow.allowWriteOnce(linear), frame, pageTable });
+  openWrite(linear: number, frame: number, pageTable: boolean, code = false): void {
+    this.open.push({ close: this.shadow.allowWriteOnce(linear), frame, pageTable, code });
   }
 
   /** A write to memory beyond the guest's RAM: let it land in the wiped discard page. */
   openDiscardedWrite(linear: number): void {
-    this.open.push({ close: this.shadow.allowDiscardedWrite(linear), frame: -1, pageTable: false });
+    this.open.push({
+      close: this.shadow.allowDiscardedWrite(linear),
+      frame: -1,
+      pageTable: false,
+      code: false,
+    });
   }
 
   /** Close every opened entry, then resynchronise the guest page tables written through them;
@@ -40,6 +48,7 @@ export class ShadowWriteWindow {
     this.open = [];
     for (const w of open) w.close();
     const synced: number[] = [];
+    for (const w of open) if (w.code) this.onCodeWritten?.(w.frame);
     for (const w of open) {
       if (!w.pageTable) continue;
       this.shadow.sync(w.frame);
@@ -73,7 +82,7 @@ export class ShadowWriteWindow {
         // that is the guest's fault, as the same store by the guest itself would be
         if (this.shadow.isPinned(r.frame)) return undefined;
         cpu.cr2 = savedCr2;
-        this.openWrite(linear, r.frame, r.pageTable);
+        this.openWrite(linear, r.frame, r.pageTable, r.code);
         return r.pageTable ? 'shadowSync' : 'writeOnce';
       case 'guest-fault':
         return undefined;

@@ -1,0 +1,759 @@
+// The binary-translation hypervisor (lecture §6, VMware): the guest kernel (virtual CPL 0)
+// never runs its own code. Whenever the guest is to run kernel code at an address, the
+// hypervisor runs that code's compiled fragment in the translation cache instead (translating
+// the unit first if it has not been), at real CPL 1 under shadow page tables. Fragments leave
+// only through callouts: an open jump whose target is not translated yet (translated, then the
+// jump patched: chaining), an instruction the hypervisor emulates for the guest (a CR or
+// descriptor-table access, I/O, hlt, iret, a segment load…), an indirect jump, call or return
+// looked up, or a pending interrupt after sti/popf. Guest user code (virtual CPL 3) runs
+// directly, as under trap-and-emulate.
+//
+// What still traps is what the shadow paging and the devices cause — hidden and true page
+// faults, writes to guest page tables and to pages holding translated code (the fragments
+// read from them are dropped when their bytes change), interrupts — and the guest's own
+// exceptions. Every event delivered to the guest names a guest address: a fault or interrupt
+// in a fragment is mapped back to the guest instruction it came from.
+
+import {
+  type DecodedInstruction,
+  decode,
+  type DecodeResult,
+  SEG_CS,
+  SEG_DS,
+  SEG_SS,
+} from '../../../isa/decoder';
+import { encode } from '../../../isa/encoder';
+import { type IsaVariant } from '../../../isa/types';
+import {
+  type Cpu,
+  CR0_PE,
+  CR0_PG,
+  CR0_WP,
+  type DeliveryHook,
+  type DeliverySource,
+  TripleFault,
+} from '../../../machine/cpu';
+import { CpuException, VECTOR, VECTOR_NAMES } from '../../../machine/exceptions';
+import { SoftwareInterrupt } from '../../../machine/exec';
+import { type InterruptController } from '../../../machine/interfaces';
+import { Interpreter } from '../../../machine/interpreter';
+import { type Machine } from '../../../machine/machine';
+import { PAGE_SHIFT } from '../../../machine/memory';
+import { type HandlerFootprint, type RunMeter } from '../../../metrics/meter';
+import {
+  handlerFootprints,
+  HYPERVISOR_BYTES,
+  reservedArea,
+  shadowPool,
+} from '../../hypervisor-memory';
+import { trapCause } from '../../instruction-cause';
+import { reflectEvent } from '../../reflect';
+import { ShadowPageTables } from '../../shadow-paging/shadow-page-tables';
+import { chargeNestedWork, ShadowWriteWindow } from '../../shadow-paging/write-window';
+import { GuestNotVirtualizable } from '../../technique';
+import { VirtualCpu } from '../../virtual-cpu';
+import {
+  type CompiledCodeFragment,
+  DELIVER_STUB,
+  type JumpSite,
+  PENDING_HOOK,
+  RET_STUB,
+  TC_AREA_BYTES,
+  TranslationCache,
+  VIRTUAL_IF,
+  VIRTUAL_IOPL,
+  WINDOW_BASE,
+  WINDOW_SLOT,
+  WRITABLE_WINDOW_PAGES,
+} from './translation-cache';
+import {
+  CALLOUT_BYTES,
+  compileUnit,
+  FALL_THROUGH_EXIT,
+  type GuestInstruction,
+  readUnit,
+  type TranslatorStatistics,
+  unitNeeds,
+} from './translator';
+
+const HANDLERS = [
+  ['dispatch', 512],
+  ['translate', 4096],
+  ['callout', 256],
+  ['emulate', 3072],
+  ['reflect', 1536],
+  ['shadowFill', 2048],
+  ['shadowSync', 1536],
+  ['shadowSwitch', 1024],
+] as const;
+type HandlerName = (typeof HANDLERS)[number][0];
+
+const MAX_ATTEMPTS = 16;
+const ESP = 4;
+const FLAG_IF = 0x200;
+
+/** What the translator and its cache did in one run (RunResult.binaryTranslation). */
+export interface BinaryTranslationTally extends TranslatorStatistics {
+  fragmentBytes: number;
+  cacheBytes: number;
+  chainsPatched: number;
+  fallThroughsElided: number;
+  callouts: Record<string, number>;
+  invalidations: number;
+  retranslations: number;
+  flushes: number;
+}
+
+export class BinaryTranslationHypervisor implements DeliveryHook {
+  readonly vcpu: VirtualCpu;
+  readonly shadow: ShadowPageTables;
+  readonly tc: TranslationCache;
+  private readonly cpu: Cpu;
+  private readonly executor: Interpreter;
+  private readonly handlers: Record<HandlerName, HandlerFootprint>;
+  private readonly writes: ShadowWriteWindow;
+  private handling = false;
+  private readonly translator: TranslatorStatistics = {
+    units: 0,
+    guestInstructions: 0,
+    ident: 0,
+    controlFlow: 0,
+    inline: 0,
+    callout: 0,
+  };
+  private readonly calloutsByKind = new Map<string, number>();
+  /** the fragment being run was dropped by a write it made: leave it at the next instruction */
+  private runningInvalidated = false;
+  /** the guest kernel's code selector the cache was translated for (reads of CS show it) */
+  private cacheCs = -1;
+  private pendingHook = RET_STUB;
+
+  constructor(
+    private readonly machine: Machine,
+    private readonly meter: RunMeter,
+    private readonly isa: IsaVariant,
+  ) {
+    this.cpu = machine.cpu;
+    const guestBytes = machine.guestMemoryBytes;
+    if (machine.memory.size < guestBytes + HYPERVISOR_BYTES) {
+      throw new Error('binary translation needs its hypervisor region above the guest RAM');
+    }
+    this.vcpu = new VirtualCpu(this.cpu, { idtrBase: guestBytes, idtrLimit: 0x7ff });
+    this.shadow = new ShadowPageTables(
+      this.cpu,
+      machine.memory,
+      guestBytes,
+      shadowPool(guestBytes, TC_AREA_BYTES),
+    );
+    this.tc = new TranslationCache(
+      machine.memory,
+      reservedArea(guestBytes, TC_AREA_BYTES),
+      CALLOUT_BYTES,
+      encode('ret', [], 0).bytes,
+    );
+    this.tc.onFrameUsed = (frame) => this.shadow.protectCode(frame);
+    this.tc.onFrameReleased = (frame) => this.shadow.unprotectCode(frame);
+    this.writes = new ShadowWriteWindow(this.cpu, this.shadow);
+    this.writes.onCodeWritten = (frame) => this.codeWritten(frame);
+    this.executor = new Interpreter(this.cpu);
+    this.handlers = handlerFootprints('binary-translation', guestBytes, HANDLERS);
+  }
+
+  /** Take over a CPU in the guest's boot state and start running the kernel translated. */
+  boot(): void {
+    const cpu = this.cpu;
+    this.vcpu.adopt();
+    const pages = new Map<number, { hostPage: number; writable: boolean }>();
+    const hostFirst = this.tc.hostBase >>> PAGE_SHIFT;
+    for (let i = 0; i < TC_AREA_BYTES >>> PAGE_SHIFT; i++) {
+      pages.set((WINDOW_BASE >>> PAGE_SHIFT) + i, {
+        hostPage: hostFirst + i,
+        writable: WRITABLE_WINDOW_PAGES.has(i),
+      });
+    }
+    this.shadow.reserveHostWindow(WINDOW_SLOT, pages);
+    cpu.cr3 = this.shadow.switchTo(this.vcpu.paging);
+    cpu.flushTlb();
+    this.shadow.tlbFlushed();
+    cpu.hook = this;
+    this.tc.write32(PENDING_HOOK, RET_STUB);
+    const pic = this.machine.pic;
+    const tc = this.tc;
+    // the virtual interrupt window: the virtual IF is in the monitor's data page (fragments
+    // set it inline); in a fragment, only where a guest instruction starts
+    const window: InterruptController = {
+      hasInterrupt: () => {
+        const pending = pic.hasInterrupt();
+        const hook = pending ? DELIVER_STUB : RET_STUB;
+        if (hook !== this.pendingHook) {
+          this.pendingHook = hook;
+          tc.write32(PENDING_HOOK, hook);
+        }
+        if (!pending || (tc.read32(VIRTUAL_IF) & FLAG_IF) === 0) return false;
+        return cpu.cpl !== 1 || tc.isBoundary(cpu.eip);
+      },
+      acknowledge: () => pic.acknowledge(),
+    };
+    cpu.pic = window;
+    this.pushFlags();
+    this.dispatch();
+  }
+
+  // ---- the virtual flags in the monitor's data page --------------------------------------------
+  private pullFlags(): void {
+    this.vcpu.interruptFlag = (this.tc.read32(VIRTUAL_IF) & FLAG_IF) !== 0;
+    this.vcpu.iopl = (this.tc.read32(VIRTUAL_IOPL) >>> 12) & 3;
+  }
+
+  private pushFlags(): void {
+    this.tc.write32(VIRTUAL_IF, this.vcpu.interruptFlag ? FLAG_IF : 0);
+    this.tc.write32(VIRTUAL_IOPL, this.vcpu.iopl << 12);
+  }
+
+  // ---- the trap entry -------------------------------------------------------------------------
+  intercept(_cpu: Cpu, vector: number, errorCode: number | undefined, source: DeliverySource) {
+    if (this.handling) throw new Error('binary translation: a trap while handling a trap');
+    this.handling = true;
+    const cpu = this.cpu;
+    try {
+      this.pullFlags();
+      this.vcpu.syncFromCpu();
+      const start = cpu.insnStart;
+      if (source === 'software' && this.tc.inWindow(start)) {
+        this.callout(start);
+      } else if (source === 'external') {
+        this.trap(`irq ${this.machine.pic.lastIrq}`, 'reflect', [['vmm.reflect', 1]]);
+        this.reflect(vector, undefined, 'external');
+      } else if (source === 'software') {
+        this.trap(`int 0x${vector.toString(16)}`, 'reflect', [['vmm.reflect', 1]]);
+        this.reflect(vector, undefined, 'software');
+      } else if (vector === VECTOR.PF) {
+        this.pageFault(cpu.cr2, errorCode ?? 0);
+      } else if (vector === VECTOR.GP && !this.tc.contains(start)) {
+        if (cpu.cpl === 1) {
+          this.notVirtualizable(`guest kernel code ran untranslated at EIP=0x${hex(start)}`);
+        }
+        this.emulateUser();
+      } else {
+        // the guest's own exception, raised by a copied instruction or by its user code
+        this.trap(`${exceptionName(vector)} reflect`, 'reflect', [['vmm.reflect', 1]]);
+        this.reflect(vector, errorCode, 'exception');
+      }
+      this.dispatch();
+      this.pushFlags();
+    } finally {
+      this.handling = false;
+    }
+    return true;
+  }
+
+  // ---- running the guest kernel from the cache -------------------------------------------------
+  /** Where the guest is to run kernel code at a guest address, run its fragment instead. */
+  private dispatch(): void {
+    const cpu = this.cpu;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      if (this.vcpu.cpl !== 0) return;
+      if (this.tc.inWindow(cpu.eip)) {
+        if (!this.runningInvalidated || !this.tc.contains(cpu.eip)) return;
+        // the fragment running dropped itself: go on from the guest's next instruction
+        this.runningInvalidated = false;
+        cpu.eip = this.guestAddress(cpu.eip);
+        continue;
+      }
+      this.checkFlatSegments();
+      const f = this.fragmentFor(cpu.eip);
+      if (f) {
+        cpu.eip = f.tcStart;
+        return;
+      }
+      // the kernel's next instruction cannot be read: its own page fault on the fetch
+      const linear = cpu.eip;
+      const code = this.guestFetchFault(linear);
+      this.trap('#PF true', 'shadowFill', [
+        ['vmm.shadowFill', 1],
+        ['vmm.reflect', 1],
+      ]);
+      this.vcpu.cr2 = linear;
+      cpu.insnStart = linear;
+      this.reflect(VECTOR.PF, code, 'exception');
+    }
+    throw new TripleFault(cpu.eip, 'binary translation: the guest kernel faults on every fetch');
+  }
+
+  private checkFlatSegments(): void {
+    const cpu = this.cpu;
+    const cs = cpu.segSel[SEG_CS]! & 0xfffc;
+    if (cpu.segBase[SEG_CS] !== 0 || cpu.segBase[SEG_DS] !== 0 || cpu.segBase[SEG_SS] !== 0) {
+      this.notVirtualizable(
+        'the guest kernel runs with a nonzero CS, DS or SS base; this translator reaches its ' +
+          'monitor data with flat addresses',
+      );
+    }
+    if (cs !== this.cacheCs) {
+      // reads of CS were translated for the old selector
+      if (this.cacheCs >= 0) this.flush();
+      this.cacheCs = cs;
+    }
+  }
+
+  /** The live fragment for guest address `eip`, translated now if need be; undefined when
+   *  the guest cannot fetch its first instruction. */
+  private fragmentFor(eip: number, elide?: JumpSite): CompiledCodeFragment | undefined {
+    const known = this.tc.lookup(eip);
+    if (known && this.stillTheSame(known)) return known;
+    if (known) this.tc.invalidate(known, FALL_THROUGH_EXIT);
+    return this.translate(eip, elide);
+  }
+
+  /** Whether the guest's mapping of a fragment's start still leads to the bytes translated. */
+  private stillTheSame(f: CompiledCodeFragment): boolean {
+    const phys = this.codePhysical(f.guestEip);
+    return phys === f.pieces[0]!.phys;
+  }
+
+  private translate(eip: number, elide?: JumpSite): CompiledCodeFragment | undefined {
+    const unit = readUnit(eip, (e) => this.readGuestInstruction(e), this.isa);
+    if (!unit) return undefined;
+    if (elide && this.tc.elisionPoint(elide) !== undefined) this.tc.retract(elide);
+    const needs = unitNeeds(unit, this.isa);
+    let placement = this.tc.reserve(needs.bytes, needs.stubs);
+    if (!placement) {
+      this.flush();
+      placement = this.tc.reserve(needs.bytes, needs.stubs);
+      if (!placement) throw new Error('a translation unit larger than the whole cache');
+    }
+    const self: { fragment: CompiledCodeFragment | undefined } = { fragment: undefined };
+    const compiled = compileUnit(
+      unit,
+      placement,
+      this.cacheCs,
+      this.isa,
+      (g) => this.tc.lookup(g),
+      self,
+    );
+    const guestBytes = new Uint8Array(unit.instructions.flatMap((gi) => [...gi.bytes]));
+    const f = this.tc.install({
+      guestEip: unit.start,
+      guestBytes,
+      pieces: unit.instructions.flatMap((gi) => gi.pieces),
+      tcStart: placement.start,
+      instructions: compiled.instructions,
+      sites: compiled.sites,
+      fallThrough: compiled.fallThrough,
+      bytes: compiled.bytes,
+      callouts: compiled.callouts,
+      stubCode: compiled.stubCode,
+      owners: compiled.owners,
+    });
+    self.fragment = f;
+    for (const [site, to] of compiled.chains) this.tc.link(site, to);
+    const s = this.translator;
+    s.units++;
+    s.guestInstructions += unit.instructions.length;
+    for (const t of compiled.instructions) {
+      if (t.treatment === 'ident') s.ident++;
+      else if (t.treatment === 'control-flow') s.controlFlow++;
+      else if (t.treatment === 'inline') s.inline++;
+      else s.callout++;
+    }
+    this.meter.charge('bt.translate', unit.instructions.length);
+    this.meter.runHandler(this.handlers.translate);
+    return f;
+  }
+
+  private flush(): void {
+    this.tc.flush();
+    this.shadow.unprotectAllCode();
+  }
+
+  // ---- reading guest code ---------------------------------------------------------------------
+  /** The guest-physical address behind a kernel code address, filling the shadow on the way;
+   *  undefined when the guest's own tables do not map it. */
+  private codePhysical(linear: number): number | undefined {
+    const cpu = this.cpu;
+    for (let attempt = 0; attempt < 4; attempt++) {
+      try {
+        return cpu.translate(linear >>> 0, false, false);
+      } catch (e) {
+        if (!(e instanceof CpuException) || e.vector !== VECTOR.PF) throw e;
+        const r = this.shadow.resolve(linear >>> 0, false, false, this.vcpu.paging);
+        if (r.kind !== 'mapped') return undefined;
+        this.meter.charge('vmm.shadowFill');
+        cpu.invalidatePage(linear >>> 0);
+      }
+    }
+    return undefined;
+  }
+
+  private readGuestInstruction(eip: number): GuestInstruction | null {
+    if (this.tc.inWindow(eip)) return null;
+    const bytes: number[] = [];
+    const pieces: { phys: number; length: number }[] = [];
+    const memory = this.machine.memory;
+    const guestBytes = this.machine.guestMemoryBytes;
+    let failed = false;
+    const source = {
+      byteAt: (linear: number): number => {
+        const phys = this.codePhysical(linear);
+        if (phys === undefined || phys >= guestBytes) {
+          failed = true;
+          return -1;
+        }
+        const last = pieces[pieces.length - 1];
+        if (last && last.phys + last.length === phys) last.length++;
+        else pieces.push({ phys, length: 1 });
+        const b = memory.read8(phys);
+        bytes.push(b);
+        return b;
+      },
+    };
+    const result = decodeAt(source, eip);
+    if (failed && (!result.ok || bytes.length === 0)) return null;
+    if (!result.ok) return bytes.length === 0 ? null : { eip, insn: undefined, bytes, pieces };
+    return { eip, insn: result.insn, bytes: bytes.slice(0, result.insn.length), pieces };
+  }
+
+  /** The error code of the guest's fault fetching at `linear` (its tables do not map it). */
+  private guestFetchFault(linear: number): number {
+    const r = this.shadow.resolve(linear, false, false, this.vcpu.paging);
+    return r.kind === 'guest-fault' ? r.errorCode : 0;
+  }
+
+  // ---- callouts -------------------------------------------------------------------------------
+  private callout(at: number): void {
+    const cpu = this.cpu;
+    const c = this.tc.callout(at);
+    if (!c) throw new Error(`binary translation: no callout at 0x${hex(at)}`);
+    // the callout's int is the hypervisor's entry, not a guest instruction (an emulated
+    // instruction is counted once, by its emulation)
+    if (c.kind !== 'emulate') cpu.instructions--;
+    switch (c.kind) {
+      case 'exit': {
+        const site = c.site;
+        const known = this.tc.lookup(site.target);
+        const found = known !== undefined && this.stillTheSame(known);
+        this.calloutWork(found ? 'chain' : 'translate', found ? 'callout' : 'translate', [
+          ['bt.chain', 1],
+        ]);
+        const to = found ? known : this.fragmentFor(site.target, site);
+        if (!to) {
+          // the target's first instruction cannot be fetched: the guest's fault, there
+          cpu.eip = site.target;
+          return;
+        }
+        if (!site.elided && site.from.valid) this.tc.link(site, to);
+        cpu.eip = to.tcStart;
+        return;
+      }
+      case 'pending': {
+        // `call [PENDING_HOOK]` came here: return past it; the window delivers the interrupt
+        const sp = cpu.regs[ESP]!;
+        cpu.eip = cpu.read32((cpu.segBase[SEG_SS]! + sp) >>> 0);
+        cpu.regs[ESP] = (sp + 4) >>> 0;
+        this.calloutWork('pending-interrupt', 'callout', []);
+        return;
+      }
+      case 'emulate': {
+        cpu.eip = c.guestEip;
+        cpu.insnStart = c.guestEip;
+        const insn = this.instructionAt(c.guestEip);
+        if (c.name.startsWith('lookup:')) {
+          this.calloutWork(c.name, 'callout', [['bt.lookup', 1]]);
+        } else {
+          const work: [string, number][] = [['vmm.emulate', 1]];
+          if (insn?.form.op === 'mov-to-cr' && insn.reg === 3) work.push(['vmm.shadowSwitch', 1]);
+          this.calloutWork(`emulate:${insn ? trapCause(cpu, insn) : '#UD'}`, 'emulate', work);
+        }
+        this.execute(true, insn);
+        return;
+      }
+    }
+  }
+
+  private instructionAt(eip: number): DecodedInstruction | undefined {
+    const cpu = this.cpu;
+    cpu.eip = eip;
+    try {
+      return cpu.fetch();
+    } catch {
+      return undefined;
+    } finally {
+      cpu.eip = eip;
+    }
+  }
+
+  // ---- page faults ------------------------------------------------------------------------------
+  private pageFault(linear: number, errorCode: number): void {
+    const cpu = this.cpu;
+    const write = (errorCode & 2) !== 0;
+    const user = (errorCode & 4) !== 0;
+    const r = this.shadow.resolve(linear, write, user, this.vcpu.paging);
+    switch (r.kind) {
+      case 'mapped':
+        this.trap('#PF hidden', 'shadowFill', [['vmm.shadowFill', 1]]);
+        cpu.instructions--;
+        return;
+      case 'guest-fault':
+        if (!user && this.tc.inWindow(linear)) {
+          this.notVirtualizable(
+            `the guest kernel accessed 0x${hex(linear)} at EIP=0x${hex(this.guestAddress(cpu.insnStart))}: ` +
+              'the top 4 MiB of the address space belong to the translation cache (as to VMware’s monitor)',
+          );
+        }
+        this.trap('#PF true', 'shadowFill', [
+          ['vmm.shadowFill', 1],
+          ['vmm.reflect', 1],
+        ]);
+        this.vcpu.cr2 = linear;
+        this.reflect(VECTOR.PF, r.errorCode, 'exception');
+        return;
+      case 'write-protected':
+        if (r.code) {
+          this.trap('#PF write to translated code', 'shadowSync', [['vmm.emulate', 1]]);
+        } else {
+          this.trap(
+            r.pageTable ? '#PF page-table write' : '#PF write (CR0.WP clear)',
+            'shadowSync',
+            [
+              ['vmm.emulate', 1],
+              ['vmm.shadowSync', r.pageTable ? 1 : 0],
+            ],
+          );
+        }
+        this.writes.openWrite(linear, r.frame, r.pageTable, r.code);
+        this.execute(false);
+        return;
+      case 'unassigned-write':
+        this.trap('#PF unassigned write', 'emulate', [['vmm.emulate', 1]]);
+        this.writes.openDiscardedWrite(linear);
+        this.execute(false);
+        return;
+    }
+  }
+
+  private resolveNested(e: CpuException, savedCr2: number): boolean {
+    const work = this.writes.resolveNested(e, savedCr2, this.vcpu.paging);
+    if (work === undefined) return false;
+    chargeNestedWork(this.meter, work, this.handlers.shadowFill);
+    return true;
+  }
+
+  /** A guest write reached a frame of translated code: drop the fragments whose bytes changed
+   *  (self-modifying or freshly loaded code then runs as it is now). */
+  private codeWritten(frame: number): void {
+    const memory = this.machine.memory;
+    const running = this.tc.fragmentAt(this.cpu.insnStart);
+    for (const f of this.tc.fragmentsOf(frame)) {
+      if (!f.valid) continue;
+      let same = true;
+      let k = 0;
+      for (const p of f.pieces) {
+        for (let i = 0; i < p.length && same; i++)
+          same = memory.read8(p.phys + i) === f.guestBytes[k++];
+        if (!same) break;
+      }
+      if (same) continue;
+      this.tc.invalidate(f, FALL_THROUGH_EXIT);
+      this.meter.charge('bt.invalidate');
+      if (f === running) this.runningInvalidated = true;
+    }
+  }
+
+  // ---- guest user code's #GP -------------------------------------------------------------------
+  private emulateUser(): void {
+    const insn = this.instructionAt(this.cpu.insnStart);
+    this.trap(insn ? trapCause(this.cpu, insn) : '#GP', 'emulate', [['vmm.emulate', 1]]);
+    this.execute(true, insn);
+  }
+
+  /**
+   * Execute one instruction for the guest: a guest instruction at its own address with the
+   * virtual privileged state loaded (`virtual`: a callout's emulation, a user #GP), or the
+   * faulting instruction again with a shadow entry opened for its write. Hidden faults on the
+   * way are fixed and the instruction restarted; a fault of the guest's own is reflected.
+   */
+  private execute(virtual: boolean, insn?: DecodedInstruction): void {
+    const cpu = this.cpu;
+    const vcpu = this.vcpu;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      cpu.eip = cpu.insnStart;
+      const savedCr2 = virtual ? vcpu.cr2 : cpu.cr2;
+      let thrown: unknown;
+      if (virtual) {
+        vcpu.enter();
+        if (insn?.form.op === 'mov-to-cr') cpu.cr0 = (vcpu.cr0 | CR0_PG) >>> 0;
+      }
+      try {
+        this.executor.executeOne();
+      } catch (e) {
+        thrown = e;
+      }
+      let linear = 0;
+      if (thrown instanceof CpuException && thrown.vector === VECTOR.PF) linear = cpu.cr2;
+      let pagingChanged = false;
+      if (virtual) {
+        if (thrown === undefined && insn) pagingChanged = this.captureControl(insn);
+        if (thrown instanceof CpuException && thrown.vector === VECTOR.PF) cpu.cr2 = savedCr2;
+        vcpu.leave();
+      }
+      this.writes.close();
+      if (thrown === undefined) {
+        if (pagingChanged) this.pagingChanged();
+        cpu.instructions--;
+        if (virtual && cpu.halted && !vcpu.interruptFlag) {
+          this.machine.requestEnd({ kind: 'halted', eip: cpu.eip });
+        }
+        return;
+      }
+      if (thrown instanceof CpuException) {
+        if (thrown.vector === VECTOR.PF) {
+          cpu.cr2 = linear;
+          if (this.resolveNested(thrown, virtual ? vcpu.cr2 : savedCr2)) continue;
+          vcpu.cr2 = linear;
+        }
+        cpu.eip = cpu.insnStart;
+        this.reflect(thrown.vector, thrown.errorCode, 'exception');
+        return;
+      }
+      if (thrown instanceof SoftwareInterrupt) {
+        this.reflect(thrown.vector, undefined, 'software');
+        return;
+      }
+      throw thrown;
+    }
+    throw new GuestNotVirtualizable(
+      `binary translation: the instruction at EIP=0x${hex(cpu.insnStart)} kept faulting ` +
+        `(${MAX_ATTEMPTS} attempts): it writes one page through two mappings`,
+    );
+  }
+
+  private captureControl(insn: DecodedInstruction): boolean {
+    const cpu = this.cpu;
+    const vcpu = this.vcpu;
+    switch (insn.form.op) {
+      case 'mov-to-cr':
+        if (insn.reg === 0) {
+          const changed = (vcpu.cr0 ^ cpu.cr0) >>> 0;
+          vcpu.cr0 = cpu.cr0;
+          return (changed & (CR0_PG | CR0_WP | CR0_PE)) !== 0;
+        }
+        if (insn.reg === 3) {
+          vcpu.cr3 = cpu.cr3;
+          return true;
+        }
+        if (insn.reg === 4) {
+          const pse = ((vcpu.cr4 ^ cpu.cr4) & 0x10) !== 0;
+          vcpu.cr4 = cpu.cr4;
+          if (pse) this.shadow.dropAll();
+          return true;
+        }
+        return false;
+      case 'mov-from-cr': {
+        const value = insn.reg === 0 ? vcpu.cr0 : insn.reg === 3 ? vcpu.cr3 : vcpu.cr4;
+        if (insn.reg !== 2) cpu.setReg(insn.rm, 32, value);
+        return false;
+      }
+      case 'lmsw':
+      case 'clts':
+        vcpu.cr0 = ((vcpu.cr0 & ~0xffff) | (cpu.cr0 & 0xffff)) >>> 0;
+        return false;
+      default:
+        return false;
+    }
+  }
+
+  private pagingChanged(): void {
+    const cpu = this.cpu;
+    cpu.cr3 = this.shadow.switchTo(this.vcpu.paging);
+    cpu.flushTlb();
+    this.shadow.tlbFlushed();
+  }
+
+  // ---- reflecting events into the guest --------------------------------------------------------
+  /** The guest instruction a cache address stands for (a guest address passes unchanged). */
+  private guestAddress(linear: number): number {
+    if (!this.tc.contains(linear)) return linear;
+    const g = this.tc.guestAddress(linear);
+    if (g === undefined) {
+      throw new Error(`binary translation: 0x${hex(linear)} is no translated guest instruction`);
+    }
+    return g;
+  }
+
+  private reflect(vector: number, errorCode: number | undefined, source: DeliverySource): void {
+    const cpu = this.cpu;
+    const vcpu = this.vcpu;
+    // the guest sees its own addresses: a fault or interrupt in a fragment happened at the
+    // guest instruction it translates
+    cpu.eip = this.guestAddress(cpu.eip);
+    cpu.insnStart = this.guestAddress(cpu.insnStart);
+    vcpu.enter();
+    const savedCr2 = vcpu.cr2;
+    try {
+      reflectEvent(cpu, this.writes, vector, errorCode, source, (e) =>
+        this.resolveNested(e, savedCr2),
+      );
+    } finally {
+      vcpu.leave();
+    }
+  }
+
+  private notVirtualizable(why: string): never {
+    throw new GuestNotVirtualizable(`binary translation: ${why}`);
+  }
+
+  // ---- accounting -------------------------------------------------------------------------------
+  private trap(
+    cause: string,
+    handler: HandlerName,
+    work: readonly (readonly [string, number])[],
+  ): void {
+    this.meter.runHandler(this.handlers.dispatch);
+    this.meter.trap(
+      cause,
+      [['vmm.worldSwitch', 1], ...work.filter(([, n]) => n > 0)],
+      this.handlers[handler],
+    );
+  }
+
+  /** A callout from the cache: no world switch, the monitor's entry and the work it did. */
+  private calloutWork(
+    kind: string,
+    handler: HandlerName,
+    work: readonly (readonly [string, number])[],
+  ): void {
+    this.calloutsByKind.set(kind, (this.calloutsByKind.get(kind) ?? 0) + 1);
+    this.meter.trap(
+      `callout:${kind}`,
+      [['bt.callout', 1], ...work.filter(([, n]) => n > 0)],
+      this.handlers[handler],
+    );
+  }
+
+  metrics(): BinaryTranslationTally {
+    const t = this.tc.stats;
+    return {
+      ...this.translator,
+      fragmentBytes: t.fragmentBytes,
+      cacheBytes: this.tc.capacity,
+      chainsPatched: t.chainsPatched,
+      fallThroughsElided: t.fallThroughsElided,
+      callouts: Object.fromEntries([...this.calloutsByKind].sort((a, b) => b[1] - a[1])),
+      invalidations: t.invalidations,
+      retranslations: 0,
+      flushes: t.flushes,
+    };
+  }
+}
+
+function decodeAt(source: { byteAt(offset: number): number }, eip: number): DecodeResult {
+  return decode(source, eip);
+}
+
+function hex(n: number): string {
+  return (n >>> 0).toString(16);
+}
+
+function exceptionName(vector: number): string {
+  return VECTOR_NAMES[vector] ?? `vector ${vector}`;
+}
