@@ -19,7 +19,8 @@
 ; code. Nothing printed depends on timing: results are printed in a fixed order.
 ;
 ; Files: sensitive.inc (the sensitive-operation macros), console.inc (UART driver),
-; user.inc (the user-mode library and the workloads).
+; kcode.inc (the kcode workload's generated kernel routines), user.inc (the user-mode library
+; and the workloads).
 ; References: Intel SDM vol. 3A chapters 3-7 (segments, paging, protection, interrupts, TSS),
 ; Multiboot 0.6.96, the 8259A/8254/16550 data sheets; the lecture
 ; shared/reference/lecture-virtualization-mechanisms.txt for why each mechanism matters.
@@ -861,7 +862,8 @@ SYS_SIGNAL  equ 9
 SYS_CR3LOOP equ 10              ; the kernel-side loops of the cr3, io and sensitive workloads
 SYS_IOLOOP  equ 11
 SYS_PROBE   equ 12
-NR_SYSCALLS equ 13
+SYS_KCODE   equ 13              ; the kcode workload's chain of kernel routines (kcode.inc)
+NR_SYSCALLS equ 14
 
 ENOSYS      equ 38
 ECHILD      equ 10
@@ -886,7 +888,7 @@ syscall:
 syscall_table:
     dd do_exit, sys_write, sys_getpid, sys_yield, sys_wait
     dd sys_fork, sys_map, sys_unmap, sys_sleep, sys_signal
-    dd sys_cr3loop, sys_ioloop, sys_probe
+    dd sys_cr3loop, sys_ioloop, sys_probe, sys_kcode
 
 ; check_user: ECX bytes at EBX must lie in user memory. CF=1 when not.
 check_user:
@@ -1451,6 +1453,15 @@ select_workload:
     HLT
     jmp .hang
 
+; ---------------------------------------------------------------- the kcode routines
+; kcode(x): the kcode workload's system call, through KC_ROUTINES distinct routines (more
+; kernel code on its path than an L1 instruction cache holds). Last in the kernel text and
+; page aligned: the two builds' kernel texts differ in length, and this keeps that difference
+; from moving the 82 KiB that follow across a page boundary in one build and not the other
+; (the user programs, the data, the IDT would then lie at other addresses: sidt would differ).
+    align PAGE, db 0
+%include "kcode.inc"
+
 ; ------------------------------------------------------------------- the user programs
 ; Page aligned: these pages are mapped user-readable in every address space (shared text).
     align PAGE, db 0
@@ -1516,6 +1527,9 @@ free_list:      dd 0
 free_frames:    dd 0
 page_faults:    dd 0
 workload_buf:   times 32 db 0
+kc_calls:       dd 0            ; kcode calls so far (kcode.inc)
+kc_cold:        dd 0            ; kcode cold blocks run so far
+kc_slots:       times KC_ROUTINES dd 0  ; one word per kcode routine, written by its cold block
 
 ; ------------------------------------------------------------------------------- bss
     align 4, db 0

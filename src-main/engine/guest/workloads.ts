@@ -98,6 +98,13 @@ export const WORKLOADS: readonly Workload[] = [
     defaultN: 500000,
     testN: 100,
   },
+  {
+    name: 'kcode',
+    description:
+      'n system calls, each through 256 kernel routines: 82 KiB of code, cold blocks amid hot paths',
+    defaultN: 1000,
+    testN: 64,
+  },
 ];
 
 /** The workload with this name, or undefined. */
