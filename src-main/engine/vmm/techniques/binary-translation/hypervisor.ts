@@ -450,6 +450,8 @@ export class BinaryTranslationHypervisor implements DeliveryHook {
         const sp = cpu.regs[ESP]!;
         cpu.eip = cpu.read32((cpu.segBase[SEG_SS]! + sp) >>> 0);
         cpu.regs[ESP] = (sp + 4) >>> 0;
+        // end the batch: the CPU looks at the interrupt window when the next one starts
+        cpu.breakBatch = true;
         this.calloutWork('pending-interrupt', 'callout', []);
         return;
       }
@@ -562,7 +564,9 @@ export class BinaryTranslationHypervisor implements DeliveryHook {
   // ---- guest user code's #GP -------------------------------------------------------------------
   private emulateUser(): void {
     const insn = this.instructionAt(this.cpu.insnStart);
-    this.trap(insn ? trapCause(this.cpu, insn) : '#GP', 'emulate', [['vmm.emulate', 1]]);
+    this.trap(`#GP in user mode: ${insn ? trapCause(this.cpu, insn) : '?'}`, 'emulate', [
+      ['vmm.emulate', 1],
+    ]);
     this.execute(true, insn);
   }
 

@@ -23,6 +23,7 @@ export const binaryTranslationTechnique: Technique = {
     hypervisor.boot();
     return {
       run: (limits) => machine.run(limits),
+      binaryTranslation: () => hypervisor.metrics(),
     };
   },
 };

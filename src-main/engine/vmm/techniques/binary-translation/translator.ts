@@ -129,15 +129,13 @@ export function planFor(insn: DecodedInstruction | undefined, isa: IsaVariant): 
     case 'popf':
       return insn.operandSize === 32 && isa === 'classic' ? 'popfd' : 'emulate';
     case 'mov-from-sreg':
-      return insn.reg === SEG_CS && insn.mem === null ? 'read-cs' : plainSegmentRead(insn);
+      if (insn.reg === SEG_CS) return insn.mem === null ? 'read-cs' : 'emulate';
+      // DS, ES, SS, FS and GS hold the guest's own selectors: copied where reading them does
+      // not trap (classic); the strict ISA traps every such read at CPL 1
+      return isa === 'classic' ? 'ident' : 'emulate';
     default:
       return 'emulate';
   }
-}
-
-/** Reading DS, ES, SS, FS or GS shows the guest's own selector: nothing to hide. */
-function plainSegmentRead(insn: DecodedInstruction): Plan {
-  return insn.reg === SEG_CS ? 'emulate' : 'ident';
 }
 
 const TREATMENT: Record<Plan, Treatment> = {
