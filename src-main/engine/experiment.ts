@@ -11,6 +11,7 @@ import {
   type RunResult,
   SCHEMA_VERSION,
 } from '../../shared/results';
+import { type TranslationCacheDump } from '../../shared/translation-cache-dump';
 import { type EndReason } from './machine/interfaces';
 import { createMachine } from './machine/machine';
 import { multibootCommandLine } from './machine/multiboot';
@@ -48,6 +49,8 @@ export function kernelArguments(spec: ExperimentSpec): string {
 export interface RunHooks {
   /** the guest's serial output as it appears (at least once per time-series slice) */
   readonly onOutput?: (chunk: Uint8Array) => void;
+  /** a binary-translation run's translation cache when the run ends (`--tc-dump`) */
+  readonly onTranslationCache?: (dump: TranslationCacheDump) => void;
 }
 
 /** How often (in polls between CPU batches) the host clock is read at most. */
@@ -152,6 +155,9 @@ export function runExperiment(
       break;
     }
     meter.sample();
+    if (hooks.onTranslationCache && session.translationCache) {
+      hooks.onTranslationCache(session.translationCache());
+    }
     const finished = clock.now();
     progress(finished);
     return {

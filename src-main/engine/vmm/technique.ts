@@ -9,6 +9,7 @@ import {
   type ParavirtMetrics,
   type SilentSensitive,
 } from '../../../shared/results';
+import { type TranslationCacheDump } from '../../../shared/translation-cache-dump';
 import { type IsaVariant } from '../isa/types';
 import { type EndReason } from '../machine/interfaces';
 import { type Machine } from '../machine/machine';
@@ -64,6 +65,9 @@ export interface TechniqueSession {
    *  callouts, invalidations), counted so far: called once the run has ended, a run that did
    *  not finish included */
   binaryTranslation?(): BinaryTranslationMetrics;
+  /** what a binary translator's cache holds and how it got there, for `--tc-dump` and the
+   *  translation-cache viewer (shared/translation-cache-dump.ts) */
+  translationCache?(): TranslationCacheDump;
 }
 
 /**

@@ -441,7 +441,8 @@ export class BinaryTranslationHypervisor implements DeliveryHook {
           cpu.eip = site.target;
           return;
         }
-        if (!site.elided && site.from.valid) this.tc.link(site, to);
+        if (site.elided) this.tc.elided(site, to);
+        else if (site.from.valid) this.tc.link(site, to);
         cpu.eip = to.tcStart;
         return;
       }

@@ -24,6 +24,7 @@ export const binaryTranslationTechnique: Technique = {
     return {
       run: (limits) => machine.run(limits),
       binaryTranslation: () => hypervisor.metrics(),
+      translationCache: () => hypervisor.tc.dump(),
     };
   },
 };

@@ -13,6 +13,14 @@
 //   page 2  shared stubs: a `ret`, and the callout that delivers a pending interrupt
 //   page 3… fragments, growing up from the bottom; exit stubs, growing down from the top
 
+import {
+  type DumpEvent,
+  DUMP_VERSION,
+  type DumpedFragment,
+  type TranslationCacheDump,
+} from '../../../../../shared/translation-cache-dump';
+import { decodeBytes } from '../../../isa/decoder';
+import { formatInstruction } from '../../../isa/disasm';
 import { type PhysicalMemory } from '../../../machine/memory';
 
 /** the page-directory slot of the window: the top 4 MiB of the linear address space */
@@ -134,6 +142,9 @@ export class TranslationCache {
     invalidations: 0,
     flushes: 0,
   };
+  /** what happened, in order, for the dump's replay (bounded) */
+  private readonly events: DumpEvent[] = [];
+  private eventsDropped = 0;
   /** told of each guest frame the cache stops (or starts) holding translations of */
   onFrameReleased: (frame: number) => void = () => {};
   onFrameUsed: (frame: number) => void = () => {};
@@ -247,6 +258,16 @@ export class TranslationCache {
     this.stats.fallThroughsElided++;
   }
 
+  /** The fragment placed over an elided exit: recorded for the replay. */
+  elided(site: JumpSite, to: CompiledCodeFragment): void {
+    this.record({ kind: 'elide', from: site.from.id, to: to.id });
+  }
+
+  private record(e: DumpEvent): void {
+    if (this.events.length < EVENT_LIMIT) this.events.push(e);
+    else this.eventsDropped++;
+  }
+
   /** Put a translated fragment into the cache at its placement. */
   install(
     fragment: Omit<CompiledCodeFragment, 'id' | 'valid' | 'incoming' | 'tcEnd'> & {
@@ -280,6 +301,7 @@ export class TranslationCache {
     this.stats.fragmentBytes += fragment.bytes.length + fragment.stubCode.length * 2;
     this.byGuest.set(f.guestEip, f);
     this.fragments.push(f);
+    this.record({ kind: 'translate', fragment: f.id });
     for (const p of f.pieces) {
       const frame = p.phys >>> 12;
       let set = this.byFrame.get(frame);
@@ -325,6 +347,9 @@ export class TranslationCache {
     site.linked = to;
     to.incoming.add(site);
     this.stats.chainsPatched++;
+    const from = site.from;
+    const exit = site.kind === 'jump' ? from.sites.indexOf(site) : from.sites.length;
+    this.record({ kind: 'chain', from: from.id, exit, to: to.id });
   }
 
   /** Put a site back to its stub: its target's fragment is gone. */
@@ -356,6 +381,7 @@ export class TranslationCache {
     if (!f.valid) return;
     f.valid = false;
     this.stats.invalidations++;
+    this.record({ kind: 'invalidate', fragment: f.id });
     if (this.byGuest.get(f.guestEip) === f) this.byGuest.delete(f.guestEip);
     for (const site of [...f.incoming]) this.unlink(site, exit);
     for (const site of f.sites) site.linked?.incoming.delete(site);
@@ -399,6 +425,75 @@ export class TranslationCache {
     this.top = ARENA_START;
     this.stubTop = ARENA_END;
     this.stats.flushes++;
+    this.record({ kind: 'flush' });
+  }
+
+  // ---- the dump -------------------------------------------------------------------------------
+  /** What the cache holds and how it got there (shared/translation-cache-dump.ts). */
+  dump(): TranslationCacheDump {
+    return {
+      dumpVersion: DUMP_VERSION,
+      windowBase: WINDOW_BASE,
+      cacheBytes: this.capacity,
+      usedBytes: this.used,
+      flushes: this.stats.flushes,
+      fragments: this.fragments.map((f) => this.dumpFragment(f)),
+      events: [...this.events],
+      eventsDropped: this.eventsDropped,
+    };
+  }
+
+  private dumpFragment(f: CompiledCodeFragment): DumpedFragment {
+    const exits = [...f.sites, ...(f.fallThrough ? [f.fallThrough] : [])];
+    const notes = new Map<number, string>();
+    for (const site of exits) {
+      const to = site.linked ? `fragment ${site.linked.id}` : 'open, through its stub';
+      const at = site.kind === 'jump' ? site.relAt : site.stub;
+      notes.set(at, `→ 0x${hex(site.target)} (${site.elided ? 'elided' : to})`);
+    }
+    let guestOffset = 0;
+    const instructions = f.instructions.map((t) => {
+      const guestBytes = f.guestBytes.subarray(guestOffset, guestOffset + t.guestLength);
+      guestOffset += t.guestLength;
+      const start = f.tcStart + t.tcOffset;
+      const bytes = this.bytesOf(start, start + t.tcLength);
+      const cache: { address: number; bytes: string; text: string }[] = [];
+      for (let o = 0; o < bytes.length;) {
+        const r = decodeBytes(bytes, o);
+        const length = r.ok ? r.insn.length : 1;
+        const address = start + o;
+        let text = r.ok ? formatInstruction(r.insn, address) : '(bad)';
+        const callout = this.callouts.get(address);
+        if (callout) text += `  ; callout: ${calloutName(callout)}`;
+        for (let b = address; b < address + length; b++) {
+          const note = notes.get(b);
+          if (note) text += `  ; ${note}`;
+        }
+        cache.push({ address, bytes: toHex(bytes.subarray(o, o + length)), text });
+        o += length;
+      }
+      return {
+        guestEip: t.guestEip,
+        guestBytes: toHex(guestBytes),
+        guestText: t.text,
+        treatment: t.treatment,
+        cache,
+      };
+    });
+    return {
+      id: f.id,
+      guestEip: f.guestEip,
+      tcStart: f.tcStart,
+      tcEnd: f.tcEnd,
+      valid: f.valid,
+      instructions,
+      exits: exits.map((site) => ({
+        kind: site.kind,
+        target: site.target,
+        linkedTo: site.linked?.id ?? null,
+        elided: site.elided,
+      })),
+    };
   }
 
   // ---- bytes --------------------------------------------------------------------------------
@@ -435,3 +530,23 @@ export class TranslationCache {
 
 /** A fall-through exit's size: its callout, padded to the jmp rel32 it becomes. */
 export const FALL_THROUGH_BYTES = 5;
+/** events kept for the dump's replay */
+const EVENT_LIMIT = 10_000;
+
+function hex(n: number): string {
+  return (n >>> 0).toString(16);
+}
+
+function toHex(bytes: Uint8Array): string {
+  let out = '';
+  for (const b of bytes) out += b.toString(16).padStart(2, '0');
+  return out;
+}
+
+function calloutName(c: Callout): string {
+  return c.kind === 'exit'
+    ? `exit to 0x${hex(c.site.target)}`
+    : c.kind === 'pending'
+      ? 'pending interrupt'
+      : c.name;
+}
