@@ -1,12 +1,15 @@
 // `vmm-workbench experiment`: one workload (or kernel file) under several techniques side by
 // side, through the ExperimentService (one worker thread per technique, the history folder),
 // with a progress bar per technique on a terminal (plain lines otherwise), a summary table on
-// stdout, the cost derivation with --explain, and the report files with --out.
+// stdout, the cost derivation with --explain, the report files with --out, and the
+// binary-translation run's translation-cache dump with --tc-dump.
 
+import { statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { defaultDataDir } from '../host/data-dir';
 import { describeCulprit } from '../../shared/charts';
 import { type HistoryFile, type RunResult, SPEC_DEFAULTS } from '../../shared/results';
+import { TranslationCacheDumpSchema } from '../../shared/translation-cache-dump';
 import { requireWorkload, WORKLOADS } from '../engine/guest/workloads';
 import { sha256Hex } from '../engine/metrics/sha256';
 import { writeReports } from '../report';
@@ -14,6 +17,7 @@ import {
   type ExperimentProgress,
   ExperimentService,
   SpecError,
+  TRANSLATION_CACHE_TECHNIQUE,
 } from '../service/experiment-service';
 import { optionValue, parseArgs, parseNumberOption, UsageError } from './args';
 import {
@@ -54,6 +58,12 @@ and whether the guest's output equals the native run's.
                         charts/*.png|svg into DIR
   --explain             print each run's cycle derivation: every event kind,
                         its count, its unit cost and where the cost comes from
+  --tc-dump FILE        write the binary-translation run's translation cache
+                        as JSON to FILE (schema: shared/translation-cache-dump.ts):
+                        every fragment in translation order, each guest
+                        instruction beside the cache instructions it became,
+                        the exits open or chained, and the events in order;
+                        needs ${TRANSLATION_CACHE_TECHNIQUE} among the techniques
   --data DIR            history folder (default $VMM_WORKBENCH_DATA, else
                         ~/.local/share/vmm-workbench)
   -h, --help            show this help
@@ -80,6 +90,7 @@ export async function experimentCommand(argv: readonly string[], io: CommandIo):
     { name: 'timeout', value: true },
     { name: 'out', value: true },
     { name: 'data', value: true },
+    { name: 'tc-dump', value: true },
     { name: 'explain' },
     { name: 'no-batch' },
     { name: 'help', short: 'h' },
@@ -102,6 +113,10 @@ export async function experimentCommand(argv: readonly string[], io: CommandIo):
     techniquesText === 'all'
       ? techniqueIds(kernelFile !== undefined)
       : techniquesText.split(',').map((t) => parseTechnique(t.trim()));
+  const tcDump = optionValue(args, 'tc-dump');
+  // checked before anything runs: a dump that cannot be written would be noticed only after
+  // the whole experiment (and it would be in the history already)
+  if (tcDump !== undefined) checkTcDump(tcDump, techniques);
   const memoryText = optionValue(args, 'memory');
   const maxText = optionValue(args, 'max-insns');
   const timeoutText = optionValue(args, 'timeout');
@@ -158,11 +173,49 @@ export async function experimentCommand(argv: readonly string[], io: CommandIo):
         `wrote ${written.length} files to ${out} (open ${path.join(out, 'report.html')})\n`,
       );
     }
+    let dumped = true;
+    if (tcDump !== undefined) dumped = writeTcDump(io, tcDump, handle.translationCache(), result);
     io.stderr(`saved as experiment ${result.id}\n`);
-    return result.runs.every((r) => r.status === 'completed') ? 0 : 1;
+    return dumped && result.runs.every((r) => r.status === 'completed') ? 0 : 1;
   } finally {
     await service.close();
   }
+}
+
+/** --tc-dump FILE can be written: a binary-translation run, an existing folder. */
+function checkTcDump(file: string, techniques: readonly string[]): void {
+  if (!techniques.includes(TRANSLATION_CACHE_TECHNIQUE)) {
+    throw new UsageError(
+      `--tc-dump writes the translation cache of the ${TRANSLATION_CACHE_TECHNIQUE} run, and --techniques (${techniques.join(',')}) has none: add ${TRANSLATION_CACHE_TECHNIQUE}`,
+    );
+  }
+  const folder = path.dirname(path.resolve(file));
+  let isFolder = false;
+  try {
+    isFolder = statSync(folder).isDirectory();
+  } catch {
+    // does not exist (or cannot be looked at): said below
+  }
+  if (!isFolder) {
+    throw new UsageError(`--tc-dump: the folder '${path.dirname(file)}' does not exist`);
+  }
+}
+
+/** Write the dump checked against its schema; false (said on stderr) when there is none. */
+function writeTcDump(io: CommandIo, file: string, dump: unknown, result: HistoryFile): boolean {
+  const run = result.runs.find((r) => r.technique === TRANSLATION_CACHE_TECHNIQUE);
+  if (dump === null) {
+    io.stderr(
+      `no translation-cache dump written to ${file}: the ${TRANSLATION_CACHE_TECHNIQUE} run ended without one (${run ? `${run.status}: ${run.end.detail}` : 'no such run'})\n`,
+    );
+    return false;
+  }
+  const checked = TranslationCacheDumpSchema.parse(dump);
+  writeFileSync(file, `${JSON.stringify(checked, null, 1)}\n`);
+  io.stderr(
+    `wrote the translation cache of the ${TRANSLATION_CACHE_TECHNIQUE} run to ${file} (${checked.fragments.length} fragments, ${checked.events.length} events)\n`,
+  );
+  return true;
 }
 
 function positive(text: string, option: string): number {

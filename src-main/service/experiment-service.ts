@@ -4,6 +4,9 @@
 // pool's per-run progress into per-experiment progress with an ETA, compare every run with the
 // native one (applyEquivalence), and save the result in the history (history-store.ts) — so
 // that every front end behaves the same and none of them touches threads or files itself.
+// A binary-translation run also hands back its translation-cache dump, kept beside the
+// experiment in the history (why kept and not recomputed: history-store.ts) and given to the
+// caller (`experiment --tc-dump`).
 
 import { randomBytes } from 'node:crypto';
 import { type RunProgressView as ExperimentProgress } from '../../shared/api';
@@ -14,6 +17,7 @@ import {
   type RunResult,
   SCHEMA_VERSION,
 } from '../../shared/results';
+import { type TranslationCacheDump } from '../../shared/translation-cache-dump';
 import { applyEquivalence } from '../engine/metrics/equivalence';
 import { type RunProgress } from '../engine/run-spec';
 import { type PoolRun, WorkerPool } from '../workers/pool';
@@ -26,7 +30,11 @@ import {
 import { type PreparedImage } from '../host/kernel-file';
 import { type HistoryListing, HistoryStore } from './history-store';
 
+/** The technique whose runs leave a translation-cache dump (the one binary translator). */
+export const TRANSLATION_CACHE_TECHNIQUE = 'binary-translation';
+
 export { SpecError, type KernelFile } from './experiment-spec';
+export { MissingDumpError } from './history-store';
 export type {
   HistoryListing,
   HistoryProblem,
@@ -61,6 +69,10 @@ export interface ExperimentHandle {
   onProgress(listener: (p: ExperimentProgress) => void): () => void;
   /** Every run's current state, in technique order. */
   snapshot(): ExperimentProgress[];
+  /** The binary-translation run's translation-cache dump once that run has ended (also when
+   *  cancelled: what it had translated by then); null without such a run, before it ends, or
+   *  when it failed before it could give one. */
+  translationCache(): TranslationCacheDump | null;
 }
 
 /** The part of a key an expected instruction count is looked up by. */
@@ -110,12 +122,17 @@ export class ExperimentService {
       clock: this.clock,
       expected: (key) => this.expected?.get(key),
     });
-    const runs = prepared.runs.map((run) =>
-      handle.track(
-        pool.run(run.runSpec, (p) => handle.progress(run.runSpec.technique, p)),
+    const runs = prepared.runs.map((run) => {
+      const technique = run.runSpec.technique;
+      const options =
+        technique === TRANSLATION_CACHE_TECHNIQUE
+          ? { onTranslationCache: (dump: TranslationCacheDump) => handle.keepDump(dump) }
+          : {};
+      return handle.track(
+        pool.run(run.runSpec, (p) => handle.progress(technique, p), options),
         run,
-      ),
-    );
+      );
+    });
     this.active.add(handle);
     handle.settle(
       (async () => {
@@ -129,6 +146,16 @@ export class ExperimentService {
             runs: results,
           };
           await this.store.save(history);
+          const dump = handle.translationCache();
+          if (dump) {
+            // the experiment is what matters: a dump that cannot be kept costs the viewer only
+            // (which then says there is none), not the results
+            await this.store.saveTranslationCache(id, dump).catch((e: unknown) => {
+              process.emitWarning(
+                `the translation-cache dump of experiment ${id} could not be saved: ${(e as Error)?.message ?? String(e)}`,
+              );
+            });
+          }
           this.remember(results);
           return history;
         } finally {
@@ -146,6 +173,12 @@ export class ExperimentService {
 
   load(id: string): Promise<HistoryFile> {
     return this.store.load(id);
+  }
+
+  /** The translation-cache dump of experiment `id`'s binary-translation run, as saved beside
+   *  it; throws MissingDumpError when there is none, an Error naming the file when it is bad. */
+  loadTranslationCache(id: string): Promise<TranslationCacheDump> {
+    return this.store.loadTranslationCache(id);
   }
 
   /**
@@ -240,6 +273,7 @@ class Experiment implements ExperimentHandle {
   private readonly tracks = new Map<string, RunTrack>();
   private readonly listeners = new Set<(p: ExperimentProgress) => void>();
   private cancelled = false;
+  private dump: TranslationCacheDump | null = null;
 
   constructor(
     readonly id: string,
@@ -332,6 +366,14 @@ class Experiment implements ExperimentHandle {
 
   snapshot(): ExperimentProgress[] {
     return [...this.tracks.values()].map((t) => t.progress);
+  }
+
+  translationCache(): TranslationCacheDump | null {
+    return this.dump;
+  }
+
+  keepDump(dump: TranslationCacheDump): void {
+    this.dump = dump;
   }
 
   /** Remaining instructions at the rate so far, when the total to expect is known. */

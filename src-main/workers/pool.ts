@@ -1,7 +1,8 @@
 // The worker pool: runs technique runs in worker threads, one fresh thread per run and at most
 // `size` at a time (the rest wait, first in, first out). It owns the lifetime of those threads
 // and the guarantees the service relies on:
-//   - progress from the worker reaches the caller;
+//   - progress from the worker reaches the caller, and so does the run's translation-cache
+//     dump when the caller asks for it (checked against its schema first);
 //   - cancel works both for a queued run (it never starts) and a running one (a shared-memory
 //     flag the engine polls, so the run ends with its partial metrics);
 //   - crash isolation: a worker that throws, exits, runs out of memory, sends garbage or stops
@@ -16,6 +17,10 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type ResourceLimits, Worker } from 'node:worker_threads';
 import { describeSchemaError, type RunResult, RunResultSchema } from '../../shared/results';
+import {
+  type TranslationCacheDump,
+  TranslationCacheDumpSchema,
+} from '../../shared/translation-cache-dump';
 import { failedRunResult } from '../engine/experiment';
 import { type RunProgress, type RunSpec } from '../engine/run-spec';
 import { type PreparedImage } from '../host/kernel-file';
@@ -46,6 +51,14 @@ export interface WorkerPoolOptions {
   readonly resourceLimits?: ResourceLimits;
 }
 
+/** What a caller wants from a run besides its progress and result. */
+export interface RunOptions {
+  /** Called with the run's translation-cache dump (checked against its schema) before the run
+   *  ends, when its technique keeps one (binary translation); the worker builds and sends a
+   *  dump only when this is given. */
+  readonly onTranslationCache?: (dump: TranslationCacheDump) => void;
+}
+
 export interface PoolRun {
   /** Always resolves, never rejects. */
   readonly result: Promise<RunResult>;
@@ -72,6 +85,7 @@ export function cancelledRunResult(spec: RunSpec, detail: string): RunResult {
 interface Job {
   readonly spec: RunSpec;
   readonly onProgress: (p: RunProgress) => void;
+  readonly onTranslationCache: ((dump: TranslationCacheDump) => void) | undefined;
   readonly resolve: (r: RunResult) => void;
   state: 'queued' | 'running' | 'done';
   worker?: Worker;
@@ -119,10 +133,16 @@ export class WorkerPool {
     return { queued: this.queue.length, running: this.running.size };
   }
 
-  run(spec: RunSpec, onProgress: (p: RunProgress) => void): PoolRun {
+  run(spec: RunSpec, onProgress: (p: RunProgress) => void, options: RunOptions = {}): PoolRun {
     let resolve!: (r: RunResult) => void;
     const result = new Promise<RunResult>((r) => (resolve = r));
-    const job: Job = { spec, onProgress, resolve, state: 'queued' };
+    const job: Job = {
+      spec,
+      onProgress,
+      onTranslationCache: options.onTranslationCache,
+      resolve,
+      state: 'queued',
+    };
     if (this.closed) {
       job.state = 'done';
       resolve(failedRunResult(spec, `technique '${spec.technique}': the worker pool is closed`));
@@ -244,7 +264,11 @@ export class WorkerPool {
     job.flag = new Int32Array(control);
     let worker: Worker;
     try {
-      worker = this.spawn({ spec: job.spec, control });
+      worker = this.spawn({
+        spec: job.spec,
+        control,
+        ...(job.onTranslationCache ? { translationCache: true } : {}),
+      });
     } catch (e) {
       this.fail(job, `could not start a worker: ${errorText(e)}`);
       return;
@@ -293,6 +317,29 @@ export class WorkerPool {
               `a progress listener of technique '${job.spec.technique}' threw: ${errorText(e)}`,
             );
           }
+        }
+        return;
+      }
+      case 'translation-cache': {
+        if (!job.onTranslationCache) {
+          this.fail(job, 'the worker sent a translation-cache dump that was not asked for');
+          return;
+        }
+        // like a result, a dump crosses the thread boundary: checked before anyone reads it
+        const parsed = TranslationCacheDumpSchema.safeParse((m as { dump?: unknown }).dump);
+        if (!parsed.success) {
+          this.fail(
+            job,
+            `the worker sent an invalid translation-cache dump: ${describeSchemaError(parsed.error)}`,
+          );
+          return;
+        }
+        try {
+          job.onTranslationCache(parsed.data);
+        } catch (e) {
+          process.emitWarning(
+            `a translation-cache listener of technique '${job.spec.technique}' threw: ${errorText(e)}`,
+          );
         }
         return;
       }

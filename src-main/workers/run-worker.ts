@@ -1,14 +1,14 @@
 // The run worker: one worker thread runs one technique of one experiment. It owns nothing but
 // the glue between worker_threads and the engine's one entry point: the spec comes in by
 // workerData, the cancel flag is shared memory the pool writes, host time is the thread's
-// performance.now(), and progress and the result go back as messages (protocol.ts). The same
-// entry also prepares a kernel file a user picked (workerData.kind 'prepare-kernel'), so the
-// app bundles one worker script, not two.
+// performance.now(), and progress, the translation-cache dump when asked for one, and the
+// result go back as messages (protocol.ts). The same entry also prepares a kernel file a user
+// picked (workerData.kind 'prepare-kernel'), so the app bundles one worker script, not two.
 // Loaded through worker-bootstrap.mjs, which registers tsx first; the packaged app loads a
 // bundled .js of this file instead.
 
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { runExperiment } from '../engine/experiment';
+import { type RunHooks, runExperiment } from '../engine/experiment';
 import { type CancelSignal, type HostClock, type RunProgress } from '../engine/run-spec';
 import { prepareKernelImage } from '../host/kernel-file';
 import {
@@ -33,7 +33,7 @@ function main(): void {
     post({ type: 'kernel', image, assembled });
     return;
   }
-  const { spec, control } = data;
+  const { spec, control, translationCache } = data;
   const flag = new Int32Array(control);
   // The engine polls `aborted` between CPU batches; Atomics.load sees the pool's store even
   // though this thread never yields to its event loop while the run goes on.
@@ -55,11 +55,16 @@ function main(): void {
     mips: 0,
   };
   post({ type: 'progress', progress: zero });
+  // the dump only when the pool asked for it: building and cloning it costs time and memory
+  const hooks: RunHooks = translationCache
+    ? { onTranslationCache: (dump) => post({ type: 'translation-cache', dump }) }
+    : {};
   const result = runExperiment(
     spec,
     (progress) => post({ type: 'progress', progress }),
     signal,
     clock,
+    hooks,
   );
   post({ type: 'result', result });
 }

@@ -1,12 +1,14 @@
 // `vmm-workbench experiment` and `run --metrics` as a user runs them: the summary on stdout,
 // plain progress lines on a non-terminal stderr, the cost derivation with --explain, the report
-// files with --out, the history folder, and status 2 with a clear message for bad input.
+// files with --out, the translation-cache dump with --tc-dump, the history folder, and status 2
+// with a clear message for bad input.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseResultsFile, RunResultSchema } from '../../shared/results';
+import { TranslationCacheDumpSchema, TreatmentSchema } from '../../shared/translation-cache-dump';
 import { listTechniques } from '../../src-main/engine/vmm';
 
 const BIN = path.resolve(__dirname, '../../bin/vmm-workbench.mjs');
@@ -117,6 +119,105 @@ describe('vmm-workbench experiment', () => {
     // the native kernel ignores the word
     expect(unbatched.runs[0]!.outputHash).toBe(batched.runs[0]!.outputHash);
     expect(cli(['experiment', '--help']).stdout).toMatch(/--no-batch {12}the para-virtual guest/);
+  });
+
+  it('--tc-dump writes the binary-translation run’s translation cache, and keeps it in the history', () => {
+    const file = path.join(dir, 'syscall.tc.json');
+    const r = cli([
+      'experiment',
+      '--workload',
+      'syscall',
+      '--append',
+      'n=5',
+      '--techniques',
+      'binary-translation',
+      '--tc-dump',
+      file,
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const dump = TranslationCacheDumpSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+    expect(r.stderr).toContain(
+      `wrote the translation cache of the binary-translation run to ${file} (${dump.fragments.length} fragments, ${dump.events.length} events)`,
+    );
+    expect(dump.fragments.length).toBeGreaterThan(10);
+    // lecture §6.2: copied, rewritten for the new layout, made safe inline or by a callout
+    const treatments = new Set(
+      dump.fragments.flatMap((f) => f.instructions.map((i) => i.treatment)),
+    );
+    expect([...treatments].sort()).toEqual([...TreatmentSchema.options].sort());
+    // every instruction became something in the cache, at an address inside its fragment
+    for (const f of dump.fragments) {
+      for (const i of f.instructions) {
+        expect(i.cache.length, `fragment ${f.id} at ${i.guestEip}`).toBeGreaterThan(0);
+        for (const c of i.cache) {
+          expect(c.address).toBeGreaterThanOrEqual(f.tcStart);
+          expect(c.address).toBeLessThan(f.tcEnd + 5);
+        }
+      }
+    }
+    // the events name fragments of the dump (no flush in so short a run), chain events an exit
+    // of theirs that leads to the target fragment's guest address
+    const byId = new Map(dump.fragments.map((f) => [f.id, f]));
+    expect(dump.flushes).toBe(0);
+    const chains = dump.events.filter((e) => e.kind === 'chain');
+    expect(chains.length).toBeGreaterThan(0);
+    for (const e of chains) {
+      const from = byId.get(e.from);
+      const to = byId.get(e.to);
+      expect(from, JSON.stringify(e)).toBeDefined();
+      expect(to, JSON.stringify(e)).toBeDefined();
+      expect(from!.exits[e.exit]?.target).toBe(to!.guestEip);
+    }
+    const translated = dump.events.flatMap((e) => (e.kind === 'translate' ? [e.fragment] : []));
+    expect(translated).toEqual(dump.fragments.map((f) => f.id));
+    // the experiment keeps the same dump beside it in the history
+    const id = /saved as experiment (\S+)/.exec(r.stderr)![1]!;
+    const kept = JSON.parse(readFileSync(path.join(data, 'experiments', `${id}.tc.json`), 'utf8'));
+    expect(kept).toEqual(dump);
+  });
+
+  it('--tc-dump refuses, before running anything, without binary translation or a folder to write in', () => {
+    const experiments = (): string[] => {
+      try {
+        return readdirSync(path.join(data, 'experiments'));
+      } catch {
+        return [];
+      }
+    };
+    const before = experiments();
+    const noBt = cli([
+      'experiment',
+      '--workload',
+      'syscall',
+      '--techniques',
+      'native,trap-and-emulate',
+      '--tc-dump',
+      path.join(dir, 'never.json'),
+    ]);
+    expect(noBt.status).toBe(2);
+    expect(noBt.stderr).toMatch(
+      /--tc-dump writes the translation cache of the binary-translation run, and --techniques \(native,trap-and-emulate\) has none/,
+    );
+    const noFolder = cli([
+      'experiment',
+      '--workload',
+      'syscall',
+      '--techniques',
+      'binary-translation',
+      '--tc-dump',
+      path.join(dir, 'missing-folder', 'd.json'),
+    ]);
+    expect(noFolder.status).toBe(2);
+    expect(noFolder.stderr).toMatch(/--tc-dump: the folder '.*missing-folder' does not exist/);
+    for (const r of [noBt, noFolder]) {
+      expect(r.stdout).toBe('');
+      expect(r.stderr).not.toMatch(/queued|saved as experiment|\n\s+at /);
+    }
+    expect(existsSync(path.join(dir, 'never.json'))).toBe(false);
+    expect(experiments()).toEqual(before);
+    expect(cli(['experiment', '--help']).stdout).toMatch(
+      /--tc-dump FILE {8}write the binary-translation run's translation cache/,
+    );
   });
 
   it.each([

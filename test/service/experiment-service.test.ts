@@ -25,16 +25,19 @@ import {
   SCHEMA_VERSION,
   SPEC_DEFAULTS,
 } from '../../shared/results';
+import { TranslationCacheDumpSchema } from '../../shared/translation-cache-dump';
 import { registerTechnique } from '../../src-main/engine/vmm/registry';
 import { guestKernelImage } from '../../src-main/host/guest-kernel';
 import {
   type ExperimentProgress,
   ExperimentService,
   type ExperimentServiceOptions,
+  MissingDumpError,
   SpecError,
 } from '../../src-main/service/experiment-service';
 import { prepareExperiment } from '../../src-main/service/experiment-spec';
 import { WorkerPool } from '../../src-main/workers/pool';
+import { cannedDump } from '../fixtures/workers/canned';
 
 // Every file-system call of the history store goes through here, so the tests can see that a
 // save writes a temporary file and renames it, and can make the rename fail.
@@ -438,6 +441,54 @@ describe('the history folder', () => {
     expect(existsSync(path.join(svc.historyDir, `${b.id}.json`))).toBe(true);
   });
 
+  it('keeps a binary-translation run’s dump beside the experiment, apart from it', async () => {
+    const svc = service();
+    const handle = svc.start({
+      kernel: isprime,
+      techniques: ['trap-and-emulate', 'binary-translation'],
+      append: 'ms=20',
+    });
+    const h = await handle.done;
+    // the fake worker was asked for one dump: the binary-translation run's
+    expect(handle.translationCache()).toEqual(cannedDump());
+    expect(readdirSync(svc.historyDir).sort()).toEqual([`${h.id}.json`, `${h.id}.tc.json`]);
+    expect(await svc.loadTranslationCache(h.id)).toEqual(cannedDump());
+    // no binary-translation run, no dump
+    const plain = svc.start({ kernel: isprime, techniques: ['trap-and-emulate'], append: 'ms=20' });
+    const p = await plain.done;
+    expect(plain.translationCache()).toBeNull();
+    expect(existsSync(path.join(svc.historyDir, `${p.id}.tc.json`))).toBe(false);
+    await expect(svc.loadTranslationCache(p.id)).rejects.toBeInstanceOf(MissingDumpError);
+    // a dump is never listed as an experiment nor as a problem
+    expect(await svc.listHistory()).toMatchObject({ problems: [] });
+    expect((await svc.listHistory()).entries.map((e) => e.id).sort()).toEqual([h.id, p.id].sort());
+    // a corrupt or a wrong dump: the viewer is told why, the experiment loads as before
+    const file = path.join(svc.historyDir, `${h.id}.tc.json`);
+    writeFileSync(file, '{"dumpVersion": 1, "fragments": [');
+    await expect(svc.loadTranslationCache(h.id)).rejects.toThrow(
+      `${h.id}.tc.json is not a readable translation-cache dump: not JSON: `,
+    );
+    writeFileSync(file, JSON.stringify({ ...cannedDump(), fragments: [{ id: -1 }] }));
+    await expect(svc.loadTranslationCache(h.id)).rejects.toThrow(
+      new RegExp(
+        `^${h.id}\\.tc\\.json is not a readable translation-cache dump: fragments\\.0\\.id: `,
+      ),
+    );
+    writeFileSync(file, JSON.stringify({ ...cannedDump(), dumpVersion: 7 }));
+    await expect(svc.loadTranslationCache(h.id)).rejects.toThrow(
+      /dump format 7, this app reads format 1 \(written by a newer app\)/,
+    );
+    expect((await svc.load(h.id)).runs.map((r) => r.technique)).toEqual(
+      h.runs.map((r) => r.technique),
+    );
+    expect(await svc.listHistory()).toMatchObject({ problems: [] });
+    // deleting the experiment deletes its dump
+    await svc.delete(h.id);
+    expect(readdirSync(svc.historyDir)).toEqual([`${p.id}.json`]);
+    await expect(svc.loadTranslationCache(h.id)).rejects.toThrow(/has no translation-cache dump/);
+    await expect(svc.loadTranslationCache('../x')).rejects.toThrow(/not an experiment id/);
+  });
+
   it('lists nothing when the folder does not exist yet, newest first otherwise', async () => {
     let t = Date.parse('2026-01-01T00:00:00Z');
     const svc = service({ now: () => new Date((t += 1000)) });
@@ -585,6 +636,28 @@ describe('the real engine through the real worker entry', () => {
     }
     expect(a.id).not.toBe(b.id);
     expect(b.runs.map(withoutHost)).toEqual(a.runs.map(withoutHost));
+  });
+
+  it('keeps the binary-translation run’s translation cache, the same for the same spec', async () => {
+    const svc = real();
+    const spec = {
+      kernel: { kind: 'workload', workload: 'syscall' },
+      techniques: ['binary-translation'],
+      append: 'n=5',
+    };
+    const handles = [svc.start(spec), svc.start(spec)];
+    const [a, b] = await Promise.all(handles.map((h) => h.done));
+    const bt = a!.runs.find((r) => r.technique === 'binary-translation')!;
+    expect(bt).toMatchObject({ status: 'completed', equivalent: true });
+    const dump = TranslationCacheDumpSchema.parse(handles[0]!.translationCache());
+    // what the run's metrics counted
+    expect(dump.fragments.length).toBe(bt.binaryTranslation!.units);
+    expect(dump.events.filter((e) => e.kind === 'chain').length).toBe(
+      bt.binaryTranslation!.chainsPatched,
+    );
+    expect(await svc.loadTranslationCache(a!.id)).toEqual(dump);
+    // deterministic: the same spec translates the same code to the same cache
+    expect(await svc.loadTranslationCache(b!.id)).toEqual(dump);
   });
 
   it('runs the same bytes given as a kernel file to the same results', async () => {

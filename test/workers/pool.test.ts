@@ -7,6 +7,11 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RunResult, RunResultSchema, SPEC_DEFAULTS } from '../../shared/results';
+import {
+  type TranslationCacheDump,
+  TranslationCacheDumpSchema,
+} from '../../shared/translation-cache-dump';
+import { cannedDump } from '../fixtures/workers/canned';
 import { type RunProgress, type RunSpec } from '../../src-main/engine/run-spec';
 import { guestKernelImage } from '../../src-main/host/guest-kernel';
 import { WorkerPool, type WorkerPoolOptions } from '../../src-main/workers/pool';
@@ -14,13 +19,13 @@ import { WorkerPool, type WorkerPoolOptions } from '../../src-main/workers/pool'
 const FAKE = new URL('../fixtures/workers/fake-worker.ts', import.meta.url);
 
 /** A run spec for the fake worker: `technique` picks its behaviour, `ms` its duration. */
-function fakeSpec(technique: string, ms = 300): RunSpec {
+function fakeSpec(technique: string, ms = 300, extra = ''): RunSpec {
   return {
     experiment: {
       ...SPEC_DEFAULTS,
       kernel: { kind: 'workload', workload: 'isprime' },
       techniques: [technique],
-      append: `ms=${ms}`,
+      append: `ms=${ms}${extra}`,
     },
     technique,
     kernel: { name: 'fake kernel', image: new Uint8Array([1, 2, 3]), build: 'native' },
@@ -152,6 +157,41 @@ describe('WorkerPool', () => {
     for (const r of [e, x, gb]) expect(r!.status).toBe('failed');
   });
 
+  it('hands over a translation-cache dump only when asked, checked, before the result', async () => {
+    const p = pool({ size: 3 });
+    const order: string[] = [];
+    const dumps: TranslationCacheDump[] = [];
+    const asked = p.run(fakeSpec('slow', 50), () => {}, {
+      onTranslationCache: (d) => {
+        order.push('dump');
+        dumps.push(d);
+      },
+    });
+    const notAsked = p.run(fakeSpec('slow', 50), () => {});
+    const garbage = p.run(fakeSpec('slow', 50, ' tc=garbage'), () => {}, {
+      onTranslationCache: (d) => dumps.push(d),
+    });
+    const unasked = p.run(fakeSpec('slow', 50, ' tc=unasked'), () => {});
+    const [a, n, g, u] = await Promise.all(
+      [asked, notAsked, garbage, unasked].map((r) =>
+        r.result.then((x) => {
+          if (r === asked) order.push('result');
+          return x;
+        }),
+      ),
+    );
+    expect(order).toEqual(['dump', 'result']);
+    expect(dumps).toEqual([cannedDump()]);
+    expect(valid(a!).status).toBe('completed');
+    expect(valid(n!).status).toBe('completed');
+    expect(valid(g!).end.detail).toMatch(
+      /^technique 'slow': the worker sent an invalid translation-cache dump: fragments: /,
+    );
+    expect(valid(u!).end.detail).toBe(
+      "technique 'slow': the worker sent a translation-cache dump that was not asked for",
+    );
+  });
+
   it('fails a run that runs out of memory and keeps the others going', async () => {
     const p = pool({ size: 2, resourceLimits: { maxOldGenerationSizeMb: 32 } });
     const [oom, good] = await Promise.all([
@@ -216,6 +256,32 @@ describe('WorkerPool with the real worker entry', () => {
     expect(r.host.wallMs).toBeGreaterThan(0);
     expect(seen[0]).toMatchObject({ technique: 'native', instructions: 0 });
     expect(seen.at(-1)!.instructions).toBe(r.guestInstructions.total);
+  });
+
+  it('sends a binary-translation run’s translation cache when asked, and no other run’s', async () => {
+    const p = new WorkerPool({ size: 2 });
+    pools.push(p);
+    const bt: RunSpec = {
+      ...spec('n=5'),
+      experiment: {
+        ...spec('n=5').experiment,
+        kernel: { kind: 'workload', workload: 'syscall' },
+        techniques: ['binary-translation'],
+      },
+      technique: 'binary-translation',
+    };
+    const got: Record<string, TranslationCacheDump[]> = { bt: [], native: [] };
+    const [r, native] = await Promise.all([
+      p.run(bt, () => {}, { onTranslationCache: (d) => got.bt!.push(d) }).result,
+      p.run(spec('n=5'), () => {}, { onTranslationCache: (d) => got.native!.push(d) }).result,
+    ]);
+    expect(valid(r).status).toBe('completed');
+    expect(valid(native).status).toBe('completed');
+    expect(got.native).toEqual([]);
+    expect(got.bt).toHaveLength(1);
+    const dump = TranslationCacheDumpSchema.parse(got.bt![0]);
+    // the dump is of this run: as many units as its metrics counted
+    expect(dump.fragments.length).toBe(r.binaryTranslation!.units);
   });
 
   it('cancels a real run through shared memory, keeping its partial metrics', async () => {
