@@ -16,18 +16,28 @@ export const GUEST_KERNEL_SOURCE = fileURLToPath(
 export type KernelBuild = 'native' | 'paravirt';
 
 const cache = new Map<KernelBuild, Uint8Array>();
+const symbolCache = new Map<KernelBuild, ReadonlyMap<string, number>>();
 
 /** The kernel image of one build (throws AsmError if the source does not assemble). */
 export function guestKernelImage(build: KernelBuild): Uint8Array {
   let bytes = cache.get(build);
   if (!bytes) {
     const source = GUEST_KERNEL_SOURCE;
-    bytes = assemble(readFileSync(source, 'latin1'), {
+    const out = assemble(readFileSync(source, 'latin1'), {
       file: source,
       defines: build === 'paravirt' ? [['PARAVIRT', '']] : [],
       provider: new FileSourceProvider([path.dirname(source)]),
-    }).bytes;
+    });
+    bytes = out.bytes;
     cache.set(build, bytes);
+    symbolCache.set(build, out.symbols);
   }
   return bytes;
+}
+
+/** The kernel's labels and their addresses in one build (`lecture_isprime`, …): what the
+ *  translation-cache viewer and its tests use to find a routine's fragments. */
+export function guestKernelSymbols(build: KernelBuild): ReadonlyMap<string, number> {
+  guestKernelImage(build);
+  return symbolCache.get(build)!;
 }

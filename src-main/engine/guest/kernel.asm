@@ -863,7 +863,8 @@ SYS_CR3LOOP equ 10              ; the kernel-side loops of the cr3, io and sensi
 SYS_IOLOOP  equ 11
 SYS_PROBE   equ 12
 SYS_KCODE   equ 13              ; the kcode workload's chain of kernel routines (kcode.inc)
-NR_SYSCALLS equ 14
+SYS_ISPRIME equ 14              ; the lecture workload: isPrime(a) computed by the kernel
+NR_SYSCALLS equ 15
 
 ENOSYS      equ 38
 ECHILD      equ 10
@@ -888,7 +889,7 @@ syscall:
 syscall_table:
     dd do_exit, sys_write, sys_getpid, sys_yield, sys_wait
     dd sys_fork, sys_map, sys_unmap, sys_sleep, sys_signal
-    dd sys_cr3loop, sys_ioloop, sys_probe, sys_kcode
+    dd sys_cr3loop, sys_ioloop, sys_probe, sys_kcode, sys_isprime
 
 ; check_user: ECX bytes at EBX must lie in user memory. CF=1 when not.
 check_user:
@@ -1138,6 +1139,40 @@ sys_signal:
 ; Three system calls exist only for workloads: each runs a sensitive sequence n times inside
 ; the kernel, where it is legal, so that a workload can measure what one such sequence costs
 ; under each virtualization technique. User code cannot run them itself (CPL 3: they fault).
+
+; isprime(a): the lecture's walk-through of binary translation (section 6) needs the lecture's
+; isPrime run by the kernel itself, where a binary translator translates it: EAX = 1 when no i
+; in [2, a) divides a, else 0. lecture_isprime is the lecture's compiled code as it shows it —
+; the argument in ECX, ESI iterating, the end checked in two places, notPrime returning 0 — so
+; that isPrime(49) translates unit by unit as the lecture walks through it: the first unit
+; stops after jge with its jump left open, the loop's units follow, notPrime is translated when
+; 49 mod 7 = 0 and its jump filled in, and `prime` is never translated.
+sys_isprime:
+    mov edi, ebx
+    call lecture_isprime
+    ret
+
+lecture_isprime:
+    mov ecx, edi                ; a
+    mov esi, 2                  ; i = 2
+    cmp esi, ecx
+    jge .prime
+.nexti:
+    mov eax, ecx
+    cdq
+    idiv esi
+    test edx, edx
+    jz .not_prime
+    inc esi
+    cmp esi, ecx
+    jl .nexti
+.prime:
+    mov eax, 1
+    ret
+.not_prime:
+    xor eax, eax
+    ret
+lecture_isprime_end:
 
 ; cr3loop(n): the lecture's first example (section 2), n times: mask interrupts, load the page
 ; directory base, unmask them. The loaded value is this process's own page directory, so the

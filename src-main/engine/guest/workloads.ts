@@ -105,6 +105,13 @@ export const WORKLOADS: readonly Workload[] = [
     defaultN: 1000,
     testN: 64,
   },
+  {
+    name: 'lecture',
+    description:
+      "the lecture's isPrime(n) run once by the kernel itself: §6's walk-through of binary translation (n=49)",
+    defaultN: 49,
+    testN: 25,
+  },
 ];
 
 /** The workload with this name, or undefined. */
