@@ -182,6 +182,18 @@ describe('binary-translation', () => {
     });
   });
 
+  it('adaptive translation: a copied PTE store that keeps faulting becomes a callout', () => {
+    const bt = run(spec('ptemod', 150), 'binary-translation');
+    const m = bt.binaryTranslation!;
+    expect(m.retranslations).toBeGreaterThanOrEqual(1);
+    const adaptive = Object.entries(m.callouts)
+      .filter(([k]) => k.startsWith('adaptive:'))
+      .reduce((s, [, c]) => s + c, 0);
+    // two page-table writes per map/unmap pair: nearly all of them through the callout now
+    expect(adaptive).toBeGreaterThan(250);
+    expect(bt.traps.byCause['#PF page-table write'] ?? 0).toBeLessThan(30);
+  });
+
   it('chains its jumps and elides fall-throughs', () => {
     const bt = run(spec('ctxswitch', 200), 'binary-translation');
     const m = bt.binaryTranslation!;

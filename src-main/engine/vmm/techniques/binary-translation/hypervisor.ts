@@ -89,6 +89,11 @@ const HANDLERS = [
 type HandlerName = (typeof HANDLERS)[number][0];
 
 const MAX_ATTEMPTS = 16;
+/** adaptive translation: a copied instruction that takes this many protected-write faults is
+ *  retranslated into a callout … */
+const ADAPT_AFTER = 4;
+/** … and back into a copy after this many callouts in a row that wrote nothing protected */
+const ADAPT_BACK = 64;
 const ESP = 4;
 const FLAG_IF = 0x200;
 
@@ -127,6 +132,14 @@ export class BinaryTranslationHypervisor implements DeliveryHook {
   /** the guest kernel's code selector the cache was translated for (reads of CS show it) */
   private cacheCs = -1;
   private pendingHook = RET_STUB;
+  /** adaptive translation (Adams & Agesen §3.3): guest instructions translated as callouts
+   *  because they keep writing protected pages, their fault counts, and their quiet streaks */
+  private readonly adaptive = new Set<number>();
+  private readonly protectedFaults = new Map<number, number>();
+  private readonly quietCallouts = new Map<number, number>();
+  private retranslations = 0;
+  /** writes the hypervisor let through to protected pages (page tables, translated code) */
+  private protectedWrites = 0;
 
   constructor(
     private readonly machine: Machine,
@@ -240,6 +253,7 @@ export class BinaryTranslationHypervisor implements DeliveryHook {
         this.reflect(vector, errorCode, 'exception');
       }
       this.dispatch();
+      this.tc.applySeams();
       this.pushFlags();
     } finally {
       this.handling = false;
@@ -312,10 +326,10 @@ export class BinaryTranslationHypervisor implements DeliveryHook {
   }
 
   private translate(eip: number, elide?: JumpSite): CompiledCodeFragment | undefined {
-    const unit = readUnit(eip, (e) => this.readGuestInstruction(e), this.isa);
+    const unit = readUnit(eip, (e) => this.readGuestInstruction(e), this.isa, this.adaptive);
     if (!unit) return undefined;
     if (elide && this.tc.elisionPoint(elide) !== undefined) this.tc.retract(elide);
-    const needs = unitNeeds(unit, this.isa);
+    const needs = unitNeeds(unit, this.isa, this.adaptive);
     let placement = this.tc.reserve(needs.bytes, needs.stubs);
     if (!placement) {
       this.flush();
@@ -330,6 +344,7 @@ export class BinaryTranslationHypervisor implements DeliveryHook {
       this.isa,
       (g) => this.tc.lookup(g),
       self,
+      this.adaptive,
     );
     const guestBytes = new Uint8Array(unit.instructions.flatMap((gi) => [...gi.bytes]));
     const f = this.tc.install({
@@ -460,6 +475,15 @@ export class BinaryTranslationHypervisor implements DeliveryHook {
         cpu.eip = c.guestEip;
         cpu.insnStart = c.guestEip;
         const insn = this.instructionAt(c.guestEip);
+        if (c.name === 'adaptive') {
+          this.calloutWork(`adaptive:${insn ? trapCause(cpu, insn) : '?'}`, 'emulate', [
+            ['vmm.emulate', 1],
+          ]);
+          const before = this.protectedWrites;
+          this.execute(true, insn);
+          this.adaptBack(c.guestEip, at, this.protectedWrites !== before);
+          return;
+        }
         if (c.name.startsWith('lookup:')) {
           this.calloutWork(c.name, 'callout', [['bt.lookup', 1]]);
         } else {
@@ -523,6 +547,8 @@ export class BinaryTranslationHypervisor implements DeliveryHook {
             ],
           );
         }
+        this.protectedWrites++;
+        if (r.pageTable || r.code) this.adaptOn(cpu.insnStart);
         this.writes.openWrite(linear, r.frame, r.pageTable, r.code);
         this.execute(false);
         return;
@@ -537,8 +563,52 @@ export class BinaryTranslationHypervisor implements DeliveryHook {
   private resolveNested(e: CpuException, savedCr2: number): boolean {
     const work = this.writes.resolveNested(e, savedCr2, this.vcpu.paging);
     if (work === undefined) return false;
+    if (work === 'shadowSync' || work === 'writeOnce') this.protectedWrites++;
     chargeNestedWork(this.meter, work, this.handlers.shadowFill);
     return true;
+  }
+
+  // ---- adaptive translation ---------------------------------------------------------------------
+  /**
+   * A copied instruction in the cache took a protected-write fault (a guest page table, or a
+   * page holding translated code): after ADAPT_AFTER of them it is retranslated into a
+   * callout, which the hypervisor emulates without a trap.
+   */
+  private adaptOn(at: number): void {
+    if (!this.tc.contains(at)) return;
+    const f = this.tc.fragmentAt(at);
+    const g = this.tc.guestAddress(at);
+    if (!f?.valid || g === undefined) return;
+    if (f.instructions.find((t) => t.guestEip === g)?.treatment !== 'ident') return;
+    const n = (this.protectedFaults.get(g) ?? 0) + 1;
+    this.protectedFaults.set(g, n);
+    if (n < ADAPT_AFTER) return;
+    this.protectedFaults.delete(g);
+    this.adaptive.add(g);
+    this.quietCallouts.set(g, 0);
+    this.retranslate(f);
+  }
+
+  /** An adaptive callout ran: after ADAPT_BACK quiet ones in a row, a copy again. */
+  private adaptBack(g: number, at: number, wrote: boolean): void {
+    if (wrote) {
+      this.quietCallouts.set(g, 0);
+      return;
+    }
+    const quiet = (this.quietCallouts.get(g) ?? 0) + 1;
+    this.quietCallouts.set(g, quiet);
+    if (quiet < ADAPT_BACK) return;
+    this.adaptive.delete(g);
+    this.quietCallouts.delete(g);
+    const f = this.tc.fragmentAt(at);
+    if (f?.valid) this.retranslate(f);
+  }
+
+  private retranslate(f: CompiledCodeFragment): void {
+    this.tc.invalidate(f, FALL_THROUGH_EXIT);
+    this.meter.charge('bt.invalidate');
+    this.retranslations++;
+    if (f === this.tc.fragmentAt(this.cpu.insnStart)) this.runningInvalidated = true;
   }
 
   /** A guest write reached a frame of translated code: drop the fragments whose bytes changed
@@ -745,7 +815,7 @@ export class BinaryTranslationHypervisor implements DeliveryHook {
       fallThroughsElided: t.fallThroughsElided,
       callouts: Object.fromEntries([...this.calloutsByKind].sort((a, b) => b[1] - a[1])),
       invalidations: t.invalidations,
-      retranslations: 0,
+      retranslations: this.retranslations,
       flushes: t.flushes,
     };
   }

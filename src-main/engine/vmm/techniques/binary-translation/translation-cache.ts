@@ -142,6 +142,14 @@ export class TranslationCache {
     invalidations: 0,
     flushes: 0,
   };
+  /** exits to write at the seams of dropped fragments (see invalidate) */
+  private seams: {
+    frag: CompiledCodeFragment;
+    site: JumpSite;
+    at: number;
+    guest: number;
+    exit: readonly number[];
+  }[] = [];
   /** what happened, in order, for the dump's replay (bounded) */
   private readonly events: DumpEvent[] = [];
   private eventsDropped = 0;
@@ -389,12 +397,9 @@ export class TranslationCache {
     for (const frag of this.fragments) {
       const ft = frag.fallThrough;
       if (ft?.elided && frag.valid && frag.tcEnd === f.tcStart) {
-        // the predecessor ran straight into this one: give it an exit at the seam
-        ft.elided = false;
-        this.writeBytes(f.tcStart, exit);
-        this.mark(f.tcStart, exit.length, f.guestEip, true);
-        this.callouts.set(f.tcStart, { kind: 'exit', site: ft });
-        frag.tcEnd = f.tcStart + FALL_THROUGH_BYTES;
+        // the predecessor runs straight into this one: it gets an exit at the seam, written
+        // over this fragment's first bytes once the CPU is out of them (applySeams)
+        this.seams.push({ frag, site: ft, at: f.tcStart, guest: f.guestEip, exit });
       }
     }
     const frames = new Set<number>();
@@ -412,8 +417,26 @@ export class TranslationCache {
     }
   }
 
+  /**
+   * Write the exits invalidation left for later: the fragment that ran straight into a dropped
+   * one now leaves through its fall-through exit again. Called when the CPU no longer runs the
+   * dropped fragment's bytes (the instruction that dropped it may have been one of them).
+   */
+  applySeams(): void {
+    for (const { frag, site, at, guest, exit } of this.seams) {
+      if (!frag.valid || !site.elided || frag.tcEnd !== at) continue;
+      site.elided = false;
+      this.writeBytes(at, exit);
+      this.mark(at, exit.length, guest, true);
+      this.callouts.set(at, { kind: 'exit', site });
+      frag.tcEnd = at + FALL_THROUGH_BYTES;
+    }
+    this.seams = [];
+  }
+
   /** Empty the whole cache (it is full): every fragment, stub and callout goes. */
   flush(): void {
+    this.seams = [];
     for (const frame of this.byFrame.keys()) this.onFrameReleased(frame);
     this.byFrame.clear();
     this.byGuest.clear();

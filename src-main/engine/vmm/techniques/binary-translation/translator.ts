@@ -80,7 +80,8 @@ type Plan =
   | 'popfd'
   | 'read-cs'
   | 'lookup'
-  | 'emulate';
+  | 'emulate'
+  | 'adaptive';
 
 const ENDS_UNIT: ReadonlySet<Plan> = new Set([
   'jump',
@@ -89,6 +90,7 @@ const ENDS_UNIT: ReadonlySet<Plan> = new Set([
   'call',
   'lookup',
   'emulate',
+  'adaptive',
 ]);
 
 /** What becomes of a guest kernel instruction. */
@@ -151,13 +153,25 @@ const TREATMENT: Record<Plan, Treatment> = {
   popfd: 'inline',
   'read-cs': 'inline',
   emulate: 'callout',
+  adaptive: 'callout',
 };
+
+/**
+ * What becomes of the guest instruction at `eip`: as planFor says, unless adaptive translation
+ * has made it a callout (a copied instruction that kept writing protected pages: emulated by
+ * the hypervisor from a callout, it costs no trap).
+ */
+export function planAt(gi: GuestInstruction, isa: IsaVariant, adaptive: ReadonlySet<number>): Plan {
+  const plan = planFor(gi.insn, isa);
+  return plan === 'ident' && adaptive.has(gi.eip) ? 'adaptive' : plan;
+}
 
 /** Read a translation unit starting at `start`; null when its first instruction cannot be read. */
 export function readUnit(
   start: number,
   read: GuestCodeReader,
   isa: IsaVariant,
+  adaptive: ReadonlySet<number> = new Set(),
 ): TranslationUnit | null {
   const instructions: GuestInstruction[] = [];
   let eip = start >>> 0;
@@ -179,7 +193,7 @@ export function readUnit(
       break;
     }
     instructions.push(gi);
-    const plan = planFor(gi.insn, isa);
+    const plan = planAt(gi, isa, adaptive);
     const next = (eip + (gi.insn?.length ?? 1)) >>> 0;
     if (ENDS_UNIT.has(plan)) {
       if (plan === 'branch' || plan === 'loop') fallThrough = next;
@@ -249,11 +263,12 @@ export interface CompiledUnit {
 export function unitNeeds(
   unit: TranslationUnit,
   isa: IsaVariant,
+  adaptive: ReadonlySet<number> = new Set(),
 ): { bytes: number; stubs: number } {
   let bytes = FALL_THROUGH_BYTES + 16;
   let stubs = 0;
   for (const gi of unit.instructions) {
-    const p = planFor(gi.insn, isa);
+    const p = planAt(gi, isa, adaptive);
     bytes += Math.max(gi.bytes.length, 1) + 64;
     if (p === 'jump' || p === 'branch' || p === 'loop' || p === 'call') stubs++;
   }
@@ -271,6 +286,7 @@ export function compileUnit(
   isa: IsaVariant,
   lookup: (guestEip: number) => CompiledCodeFragment | undefined,
   self: { fragment: CompiledCodeFragment | undefined },
+  adaptive: ReadonlySet<number> = new Set(),
 ): CompiledUnit {
   const start = placement.start;
   const bytes: number[] = [];
@@ -328,7 +344,7 @@ export function compileUnit(
   for (let k = 0; k < list.length; k++) {
     const gi = list[k]!;
     const insn = gi.insn;
-    const plan = planFor(insn, isa);
+    const plan = planAt(gi, isa, adaptive);
     const next = (gi.eip + (insn?.length ?? 1)) >>> 0;
     const offset = bytes.length;
     let mark = 0;
@@ -411,11 +427,14 @@ export function compileUnit(
         break;
       }
       case 'lookup':
+      case 'adaptive':
       case 'emulate': {
         const name =
-          plan === 'lookup'
-            ? `lookup:${insn!.form.flow === 'return' ? 'ret' : insn!.form.flow === 'call-indirect' ? 'call' : 'jmp'}`
-            : 'emulate';
+          plan === 'adaptive'
+            ? 'adaptive'
+            : plan === 'lookup'
+              ? `lookup:${insn!.form.flow === 'return' ? 'ret' : insn!.form.flow === 'call-indirect' ? 'call' : 'jmp'}`
+              : 'emulate';
         callouts.push([here(), { kind: 'emulate', guestEip: gi.eip, name }]);
         bytes.push(...CALLOUT_BYTES);
         break;
