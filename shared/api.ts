@@ -6,6 +6,7 @@
 
 import { z } from 'zod';
 import { type ExperimentSpec, type HistoryFile, type RunResult } from './results';
+import { type TranslationCacheDump } from './translation-cache-dump';
 
 /** Bumped on any incompatible change to the requests, responses or events below. */
 export const API_VERSION = 1;
@@ -48,6 +49,9 @@ export const ApiRequestSchema = z.discriminatedUnion('method', [
   z.object({ method: z.literal('activeExperiments') }),
   z.object({ method: z.literal('listHistory') }),
   z.object({ method: z.literal('loadExperiment'), id }),
+  /** the translation-cache dump of a saved experiment's binary-translation run (the
+   *  translation-cache viewer), kept beside the experiment in the history */
+  z.object({ method: z.literal('loadTranslationCache'), id }),
   z.object({ method: z.literal('deleteExperiment'), id }),
   z.object({ method: z.literal('exportExperiment'), id, format: ExportFormatSchema }),
   z.object({
@@ -178,6 +182,7 @@ export interface ApiResponses {
   activeExperiments: readonly ActiveExperiment[];
   listHistory: HistoryView;
   loadExperiment: HistoryFile;
+  loadTranslationCache: TranslationCacheDump;
   deleteExperiment: null;
   exportExperiment: ExportedFile;
   exportChart: ExportedFile;

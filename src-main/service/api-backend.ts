@@ -24,6 +24,7 @@ import {
 import { buildCharts, chartFileName } from '../../shared/charts';
 import { compareExperiments } from '../../shared/experiment-pair';
 import { type HistoryFile, SCHEMA_VERSION } from '../../shared/results';
+import { type TranslationCacheDump } from '../../shared/translation-cache-dump';
 import { WORKLOADS } from '../engine/guest/workloads';
 import { ISA_VARIANTS } from '../engine/isa/types';
 import { decodeBytes } from '../engine/machine/bus';
@@ -34,7 +35,12 @@ import { ENGINE_VERSION } from '../engine/version';
 import { APP_VERSION } from '../host/app-version';
 import { guestKernelImage } from '../host/guest-kernel';
 import { chartSvg, printableReportHtml, reportHtml, resultsCsv, resultsJson } from '../report';
-import { type ExperimentHandle, type ExperimentService } from './experiment-service';
+import {
+  type ExperimentHandle,
+  type ExperimentService,
+  MissingDumpError,
+  TRANSLATION_CACHE_TECHNIQUE,
+} from './experiment-service';
 
 const MIME: Record<ExportFormat, string> = {
   json: 'application/json',
@@ -104,6 +110,8 @@ export class WorkbenchBackend {
         return this.history();
       case 'loadExperiment':
         return this.service.load(r.id);
+      case 'loadTranslationCache':
+        return this.translationCache(r.id);
       case 'deleteExperiment':
         if (this.running.has(r.id)) throw new Error(`experiment '${r.id}' is still running`);
         await this.service.delete(r.id);
@@ -191,6 +199,35 @@ export class WorkbenchBackend {
       },
     );
     return active(handle);
+  }
+
+  /**
+   * The translation-cache dump kept beside experiment `id` (history-store.ts says why it is
+   * kept rather than recomputed). When there is none, the error says why, from the experiment:
+   * it has no binary-translation run, that run failed before its end, or it was saved without
+   * one (opened from a file, or by an earlier version).
+   */
+  private async translationCache(id: string): Promise<TranslationCacheDump> {
+    try {
+      return await this.service.loadTranslationCache(id);
+    } catch (e) {
+      if (!(e instanceof MissingDumpError)) throw e;
+    }
+    const file = await this.service.load(id);
+    const run = file.runs.find((r) => r.technique === TRANSLATION_CACHE_TECHNIQUE);
+    if (!run) {
+      throw new Error(
+        `experiment '${id}' has no ${TRANSLATION_CACHE_TECHNIQUE} run: only a binary translator has a translation cache`,
+      );
+    }
+    if (run.status === 'failed') {
+      throw new Error(
+        `the ${TRANSLATION_CACHE_TECHNIQUE} run of experiment '${id}' failed before it could keep its translation cache: ${run.end.detail}`,
+      );
+    }
+    throw new Error(
+      `experiment '${id}' kept no translation-cache dump of its ${TRANSLATION_CACHE_TECHNIQUE} run: it was opened from a file or saved by an earlier version (run it again from the History to get one)`,
+    );
   }
 
   private async history(): Promise<HistoryView> {

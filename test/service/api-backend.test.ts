@@ -2,10 +2,12 @@
 // user picks is checked and made runnable (NASM source assembled — the same bytes as nasm —,
 // the multiboot header found, errors naming the file and line), runs under every technique;
 // charts come out as SVG, the report as the printable page the PDF is made from, also served
-// by the web preview with a policy that runs no script; the catalog says which versions run.
+// by the web preview with a policy that runs no script; a binary-translation run's
+// translation-cache dump comes back from the history (over the preview's HTTP too), and when
+// there is none the error says why; the catalog says which versions run.
 
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +16,10 @@ import { type ApiEvent, type Catalog, type PreparedKernel } from '../../shared/a
 import { buildCharts } from '../../shared/charts';
 import { compareExperiments } from '../../shared/experiment-pair';
 import { type HistoryFile, SCHEMA_VERSION, SPEC_DEFAULTS } from '../../shared/results';
+import {
+  type TranslationCacheDump,
+  TranslationCacheDumpSchema,
+} from '../../shared/translation-cache-dump';
 import { ENGINE_VERSION } from '../../src-main/engine/version';
 import { APP_VERSION } from '../../src-main/host/app-version';
 import { type PreviewServer, startPreviewServer } from '../../src-main/preview/server';
@@ -287,6 +293,79 @@ describe('exports', () => {
     expect(await missing.text()).toMatch(/no-such-id/);
     const bad = await fetch(new URL('/report/..%2F..%2Fetc/printable.html', preview.url));
     expect(bad.status).toBe(404);
+  });
+});
+
+describe('the translation-cache dump of a saved experiment', () => {
+  let saved: HistoryFile;
+  beforeAll(async () => {
+    saved = await runToEnd({
+      spec: {
+        ...SPEC_DEFAULTS,
+        kernel: { kind: 'workload', workload: 'syscall' },
+        techniques: ['native', 'binary-translation'],
+        append: 'n=5',
+      },
+    });
+  }, 120_000);
+
+  it('answers the binary-translation run’s dump, over IPC’s backend and the preview’s HTTP', async () => {
+    const dump = await call<TranslationCacheDump>({ method: 'loadTranslationCache', id: saved.id });
+    expect(TranslationCacheDumpSchema.parse(dump)).toEqual(dump);
+    const bt = saved.runs.find((r) => r.technique === 'binary-translation')!;
+    expect(dump.fragments.length).toBe(bt.binaryTranslation!.units);
+    expect(dump.usedBytes).toBeGreaterThan(0);
+    const res = await fetch(new URL('/api', preview.url), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ method: 'loadTranslationCache', id: saved.id }),
+    });
+    expect(await res.json()).toEqual({ ok: true, value: dump });
+  });
+
+  it('says why there is none: no such run, saved without one, a corrupt file', async () => {
+    const withoutBt = await call<HistoryFile>({
+      method: 'importExperiment',
+      fileName: 'native-only.vmwb.json',
+      text: JSON.stringify({
+        schemaVersion: SCHEMA_VERSION,
+        spec: { ...saved.spec, techniques: ['native'] },
+        runs: saved.runs.filter((r) => r.technique === 'native'),
+      }),
+    });
+    expect(await refused({ method: 'loadTranslationCache', id: withoutBt.id })).toBe(
+      `experiment '${withoutBt.id}' has no binary-translation run: only a binary translator has a translation cache`,
+    );
+    // an experiment file carries no dump: opened, its binary-translation run has none
+    const opened = await call<HistoryFile>({
+      method: 'importExperiment',
+      fileName: 'copy.vmwb.json',
+      text: JSON.stringify({ schemaVersion: SCHEMA_VERSION, spec: saved.spec, runs: saved.runs }),
+    });
+    expect(await refused({ method: 'loadTranslationCache', id: opened.id })).toMatch(
+      new RegExp(
+        `^experiment '${opened.id}' kept no translation-cache dump of its binary-translation run: it was opened from a file`,
+      ),
+    );
+    expect(await refused({ method: 'loadTranslationCache', id: 'no-such-id' })).toMatch(
+      /^no experiment 'no-such-id' in the history/,
+    );
+    expect(await refused({ method: 'loadTranslationCache', id: '../etc' })).toMatch(
+      /^invalid request: id: /,
+    );
+    // a corrupt dump is named; the experiment itself still opens
+    const file = path.join(dir, 'data', 'experiments', `${saved.id}.tc.json`);
+    const good = readFileSync(file, 'utf8');
+    try {
+      writeFileSync(file, good.slice(0, good.length / 2));
+      expect(await refused({ method: 'loadTranslationCache', id: saved.id })).toMatch(
+        new RegExp(`^${saved.id}\\.tc\\.json is not a readable translation-cache dump: not JSON`),
+      );
+      const loaded = await call<HistoryFile>({ method: 'loadExperiment', id: saved.id });
+      expect(loaded.runs).toEqual(saved.runs);
+    } finally {
+      writeFileSync(file, good);
+    }
   });
 });
 
