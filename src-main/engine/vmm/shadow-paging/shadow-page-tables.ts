@@ -113,6 +113,9 @@ export class ShadowPageTables {
    *  region, supervisor-only, read-only unless said otherwise */
   private windowSlot = -1;
   private readonly windowPages = new Map<number, { frame: number; writable: boolean }>();
+  /** a host window's pages that map nothing of the hypervisor's look like the unassigned bus
+   *  to the guest kernel (all ones, writes lost), as memory beyond its RAM does */
+  private windowRestUnassigned = false;
   /** guest frames holding code a binary translator has translated: count of fragments */
   private readonly codeFrames = new Map<number, number>();
 
@@ -241,6 +244,7 @@ export class ShadowPageTables {
       this.windowPages.set(page, { frame: hostPage, writable });
     }
     this.windowSlot = slot;
+    this.windowRestUnassigned = true;
   }
 
   /**
@@ -339,6 +343,11 @@ export class ShadowPageTables {
     if (linear >>> 22 === this.windowSlot) {
       // the hypervisor's slot: its pages read-only for the kernel, nothing else there
       const own = this.windowPages.get(linear >>> PAGE_SHIFT);
+      if (own === undefined && this.windowRestUnassigned && !user) {
+        this.install(linear, this.unassignedPage, false, false);
+        if (!write) return { kind: 'mapped' };
+        return { kind: 'unassigned-write', address: linear >>> 0 };
+      }
       if (own === undefined || (write && !own.writable) || user) {
         return {
           kind: 'guest-fault',

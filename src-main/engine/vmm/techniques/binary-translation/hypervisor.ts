@@ -131,6 +131,8 @@ export class BinaryTranslationHypervisor implements DeliveryHook {
   private runningInvalidated = false;
   /** the guest kernel's code selector the cache was translated for (reads of CS show it) */
   private cacheCs = -1;
+  /** whether the cache was translated for a guest DS of base 0 (see checkFlatSegments) */
+  private cacheFlatData = true;
   private pendingHook = RET_STUB;
   /** adaptive translation (Adams & Agesen §3.3): guest instructions translated as callouts
    *  because they keep writing protected pages, their fault counts, and their quiet streaks */
@@ -297,11 +299,18 @@ export class BinaryTranslationHypervisor implements DeliveryHook {
   private checkFlatSegments(): void {
     const cpu = this.cpu;
     const cs = cpu.segSel[SEG_CS]! & 0xfffc;
-    if (cpu.segBase[SEG_CS] !== 0 || cpu.segBase[SEG_DS] !== 0 || cpu.segBase[SEG_SS] !== 0) {
+    if (cpu.segBase[SEG_CS] !== 0) {
       this.notVirtualizable(
-        'the guest kernel runs with a nonzero CS, DS or SS base; this translator reaches its ' +
-          'monitor data with flat addresses',
+        `the guest kernel runs with CS base 0x${hex(cpu.segBase[SEG_CS]!)}: fragments are placed ` +
+          'for a flat code segment',
       );
+    }
+    // a DS that is not flat: the inline sequences (which address the monitor's data through
+    // DS) become callouts, in a cache translated afresh
+    const flat = cpu.segBase[SEG_DS] === 0;
+    if (flat !== this.cacheFlatData) {
+      this.flush();
+      this.cacheFlatData = flat;
     }
     if (cs !== this.cacheCs) {
       // reads of CS were translated for the old selector
@@ -326,10 +335,11 @@ export class BinaryTranslationHypervisor implements DeliveryHook {
   }
 
   private translate(eip: number, elide?: JumpSite): CompiledCodeFragment | undefined {
-    const unit = readUnit(eip, (e) => this.readGuestInstruction(e), this.isa, this.adaptive);
+    const context = { adaptive: this.adaptive, flatData: this.cacheFlatData };
+    const unit = readUnit(eip, (e) => this.readGuestInstruction(e), this.isa, context);
     if (!unit) return undefined;
     if (elide && this.tc.elisionPoint(elide) !== undefined) this.tc.retract(elide);
-    const needs = unitNeeds(unit, this.isa, this.adaptive);
+    const needs = unitNeeds(unit, this.isa, context);
     let placement = this.tc.reserve(needs.bytes, needs.stubs);
     if (!placement) {
       this.flush();
@@ -344,7 +354,7 @@ export class BinaryTranslationHypervisor implements DeliveryHook {
       this.isa,
       (g) => this.tc.lookup(g),
       self,
-      this.adaptive,
+      context,
     );
     const guestBytes = new Uint8Array(unit.instructions.flatMap((gi) => [...gi.bytes]));
     const f = this.tc.install({

@@ -161,17 +161,34 @@ const TREATMENT: Record<Plan, Treatment> = {
  * has made it a callout (a copied instruction that kept writing protected pages: emulated by
  * the hypervisor from a callout, it costs no trap).
  */
-export function planAt(gi: GuestInstruction, isa: IsaVariant, adaptive: ReadonlySet<number>): Plan {
+export function planAt(gi: GuestInstruction, isa: IsaVariant, context: TranslationContext): Plan {
   const plan = planFor(gi.insn, isa);
-  return plan === 'ident' && adaptive.has(gi.eip) ? 'adaptive' : plan;
+  if (plan === 'ident' && context.adaptive.has(gi.eip)) return 'adaptive';
+  // the inline sequences reach the monitor's data page with DS: flat addresses only
+  if (
+    !context.flatData &&
+    (plan === 'cli' || plan === 'sti' || plan === 'pushfd' || plan === 'popfd')
+  )
+    return 'emulate';
+  return plan;
 }
+
+/** What else decides a translation than the guest's bytes and the ISA. */
+export interface TranslationContext {
+  /** guest instructions adaptive translation has made callouts */
+  readonly adaptive: ReadonlySet<number>;
+  /** the guest kernel's DS has base 0 (else cli, sti, pushfd and popfd are callouts) */
+  readonly flatData: boolean;
+}
+
+const DEFAULT_CONTEXT: TranslationContext = { adaptive: new Set(), flatData: true };
 
 /** Read a translation unit starting at `start`; null when its first instruction cannot be read. */
 export function readUnit(
   start: number,
   read: GuestCodeReader,
   isa: IsaVariant,
-  adaptive: ReadonlySet<number> = new Set(),
+  context: TranslationContext = DEFAULT_CONTEXT,
 ): TranslationUnit | null {
   const instructions: GuestInstruction[] = [];
   let eip = start >>> 0;
@@ -193,7 +210,7 @@ export function readUnit(
       break;
     }
     instructions.push(gi);
-    const plan = planAt(gi, isa, adaptive);
+    const plan = planAt(gi, isa, context);
     const next = (eip + (gi.insn?.length ?? 1)) >>> 0;
     if (ENDS_UNIT.has(plan)) {
       if (plan === 'branch' || plan === 'loop') fallThrough = next;
@@ -263,12 +280,12 @@ export interface CompiledUnit {
 export function unitNeeds(
   unit: TranslationUnit,
   isa: IsaVariant,
-  adaptive: ReadonlySet<number> = new Set(),
+  context: TranslationContext = DEFAULT_CONTEXT,
 ): { bytes: number; stubs: number } {
   let bytes = FALL_THROUGH_BYTES + 16;
   let stubs = 0;
   for (const gi of unit.instructions) {
-    const p = planAt(gi, isa, adaptive);
+    const p = planAt(gi, isa, context);
     bytes += Math.max(gi.bytes.length, 1) + 64;
     if (p === 'jump' || p === 'branch' || p === 'loop' || p === 'call') stubs++;
   }
@@ -286,7 +303,7 @@ export function compileUnit(
   isa: IsaVariant,
   lookup: (guestEip: number) => CompiledCodeFragment | undefined,
   self: { fragment: CompiledCodeFragment | undefined },
-  adaptive: ReadonlySet<number> = new Set(),
+  context: TranslationContext = DEFAULT_CONTEXT,
 ): CompiledUnit {
   const start = placement.start;
   const bytes: number[] = [];
@@ -344,7 +361,7 @@ export function compileUnit(
   for (let k = 0; k < list.length; k++) {
     const gi = list[k]!;
     const insn = gi.insn;
-    const plan = planAt(gi, isa, adaptive);
+    const plan = planAt(gi, isa, context);
     const next = (gi.eip + (insn?.length ?? 1)) >>> 0;
     const offset = bytes.length;
     let mark = 0;
