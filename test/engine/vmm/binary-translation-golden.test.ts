@@ -77,22 +77,19 @@ function describeRoutine(dump: TranslationCacheDump, from: string, to: string): 
     [SCRATCH0, 'scratch0'],
     [SCRATCH1, 'scratch1'],
   ]);
-  const stubsFrom = dump.windowBase + dump.cacheBytes + 3 * 4096 - (dump.usedBytes - 0);
+  // exit stubs grow down from the arena's end (three pages of the window precede the arena)
+  const arenaEnd = dump.windowBase + 3 * 4096 + dump.cacheBytes;
+  const stubsFrom = arenaEnd - dump.usedBytes;
   const addresses = (text: string): string =>
     text
-      .replace(/\(fragment (\d+)\)/g, (m, id: string) =>
+      .replace(/\(fragment (\d+)\)/g, (_m, id: string) =>
         number.has(Number(id)) ? `(#${number.get(Number(id))})` : '(elsewhere)',
       )
       .replace(/0x([0-9a-f]{6,8})\b/g, (m, h: string) => {
         const a = parseInt(h, 16);
         if (monitor.has(a)) return monitor.get(a)!;
         if (frags.some((g) => a >= g.tcStart && a < g.tcEnd)) return tcName(a);
-        if (
-          a >= dump.windowBase &&
-          a >= stubsFrom &&
-          a < dump.windowBase + dump.cacheBytes + 3 * 4096
-        )
-          return 'tc:stub';
+        if (a >= stubsFrom && a < arenaEnd) return 'tc:stub';
         if (a >= lo && a < hi) return rel(a);
         return byAddress.get(a) ?? m;
       });

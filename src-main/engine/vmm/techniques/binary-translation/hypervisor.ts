@@ -26,15 +26,11 @@ import { encode } from '../../../isa/encoder';
 import { type IsaVariant } from '../../../isa/types';
 import {
   type Cpu,
-  CR0_PE,
-  CR0_PG,
-  CR0_WP,
   type DeliveryHook,
   type DeliverySource,
   TripleFault,
 } from '../../../machine/cpu';
 import { CpuException, VECTOR, VECTOR_NAMES } from '../../../machine/exceptions';
-import { SoftwareInterrupt } from '../../../machine/exec';
 import { type InterruptController } from '../../../machine/interfaces';
 import { Interpreter } from '../../../machine/interpreter';
 import { type Machine } from '../../../machine/machine';
@@ -52,6 +48,7 @@ import { ShadowPageTables } from '../../shadow-paging/shadow-page-tables';
 import { chargeNestedWork, ShadowWriteWindow } from '../../shadow-paging/write-window';
 import { GuestNotVirtualizable } from '../../technique';
 import { VirtualCpu } from '../../virtual-cpu';
+import { executeForGuest, type GuestExecution, MAX_ATTEMPTS } from '../../guest-instruction';
 import {
   type CompiledCodeFragment,
   DELIVER_STUB,
@@ -88,7 +85,6 @@ const HANDLERS = [
 ] as const;
 type HandlerName = (typeof HANDLERS)[number][0];
 
-const MAX_ATTEMPTS = 16;
 /** adaptive translation: a copied instruction that takes this many protected-write faults is
  *  retranslated into a callout … */
 const ADAPT_AFTER = 4;
@@ -109,14 +105,15 @@ export interface BinaryTranslationTally extends TranslatorStatistics {
   flushes: number;
 }
 
-export class BinaryTranslationHypervisor implements DeliveryHook {
+export class BinaryTranslationHypervisor implements DeliveryHook, GuestExecution {
+  readonly technique = 'binary translation';
   readonly vcpu: VirtualCpu;
   readonly shadow: ShadowPageTables;
   readonly tc: TranslationCache;
   private readonly cpu: Cpu;
-  private readonly executor: Interpreter;
+  readonly executor: Interpreter;
   private readonly handlers: Record<HandlerName, HandlerFootprint>;
-  private readonly writes: ShadowWriteWindow;
+  readonly writes: ShadowWriteWindow;
   private handling = false;
   private readonly translator: TranslatorStatistics = {
     units: 0,
@@ -144,7 +141,7 @@ export class BinaryTranslationHypervisor implements DeliveryHook {
   private protectedWrites = 0;
 
   constructor(
-    private readonly machine: Machine,
+    readonly machine: Machine,
     private readonly meter: RunMeter,
     private readonly isa: IsaVariant,
   ) {
@@ -490,7 +487,7 @@ export class BinaryTranslationHypervisor implements DeliveryHook {
             ['vmm.emulate', 1],
           ]);
           const before = this.protectedWrites;
-          this.execute(true, insn);
+          executeForGuest(this, true, insn);
           this.adaptBack(c.guestEip, at, this.protectedWrites !== before);
           return;
         }
@@ -501,7 +498,7 @@ export class BinaryTranslationHypervisor implements DeliveryHook {
           if (insn?.form.op === 'mov-to-cr' && insn.reg === 3) work.push(['vmm.shadowSwitch', 1]);
           this.calloutWork(`emulate:${insn ? trapCause(cpu, insn) : '#UD'}`, 'emulate', work);
         }
-        this.execute(true, insn);
+        executeForGuest(this, true, insn);
         return;
       }
     }
@@ -560,17 +557,17 @@ export class BinaryTranslationHypervisor implements DeliveryHook {
         this.protectedWrites++;
         if (r.pageTable || r.code) this.adaptOn(cpu.insnStart);
         this.writes.openWrite(linear, r.frame, r.pageTable, r.code);
-        this.execute(false);
+        executeForGuest(this, false);
         return;
       case 'unassigned-write':
         this.trap('#PF unassigned write', 'emulate', [['vmm.emulate', 1]]);
         this.writes.openDiscardedWrite(linear);
-        this.execute(false);
+        executeForGuest(this, false);
         return;
     }
   }
 
-  private resolveNested(e: CpuException, savedCr2: number): boolean {
+  resolveNested(e: CpuException, savedCr2: number): boolean {
     const work = this.writes.resolveNested(e, savedCr2, this.vcpu.paging);
     if (work === undefined) return false;
     if (work === 'shadowSync' || work === 'writeOnce') this.protectedWrites++;
@@ -648,110 +645,7 @@ export class BinaryTranslationHypervisor implements DeliveryHook {
     this.trap(`#GP in user mode: ${insn ? trapCause(this.cpu, insn) : '?'}`, 'emulate', [
       ['vmm.emulate', 1],
     ]);
-    this.execute(true, insn);
-  }
-
-  /**
-   * Execute one instruction for the guest: a guest instruction at its own address with the
-   * virtual privileged state loaded (`virtual`: a callout's emulation, a user #GP), or the
-   * faulting instruction again with a shadow entry opened for its write. Hidden faults on the
-   * way are fixed and the instruction restarted; a fault of the guest's own is reflected.
-   */
-  private execute(virtual: boolean, insn?: DecodedInstruction): void {
-    const cpu = this.cpu;
-    const vcpu = this.vcpu;
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      cpu.eip = cpu.insnStart;
-      const savedCr2 = virtual ? vcpu.cr2 : cpu.cr2;
-      let thrown: unknown;
-      if (virtual) {
-        vcpu.enter();
-        if (insn?.form.op === 'mov-to-cr') cpu.cr0 = (vcpu.cr0 | CR0_PG) >>> 0;
-      }
-      try {
-        this.executor.executeOne();
-      } catch (e) {
-        thrown = e;
-      }
-      let linear = 0;
-      if (thrown instanceof CpuException && thrown.vector === VECTOR.PF) linear = cpu.cr2;
-      let pagingChanged = false;
-      if (virtual) {
-        if (thrown === undefined && insn) pagingChanged = this.captureControl(insn);
-        if (thrown instanceof CpuException && thrown.vector === VECTOR.PF) cpu.cr2 = savedCr2;
-        vcpu.leave();
-      }
-      this.writes.close();
-      if (thrown === undefined) {
-        if (pagingChanged) this.pagingChanged();
-        cpu.instructions--;
-        if (virtual && cpu.halted && !vcpu.interruptFlag) {
-          this.machine.requestEnd({ kind: 'halted', eip: cpu.eip });
-        }
-        return;
-      }
-      if (thrown instanceof CpuException) {
-        if (thrown.vector === VECTOR.PF) {
-          cpu.cr2 = linear;
-          if (this.resolveNested(thrown, virtual ? vcpu.cr2 : savedCr2)) continue;
-          vcpu.cr2 = linear;
-        }
-        cpu.eip = cpu.insnStart;
-        this.reflect(thrown.vector, thrown.errorCode, 'exception');
-        return;
-      }
-      if (thrown instanceof SoftwareInterrupt) {
-        this.reflect(thrown.vector, undefined, 'software');
-        return;
-      }
-      throw thrown;
-    }
-    throw new GuestNotVirtualizable(
-      `binary translation: the instruction at EIP=0x${hex(cpu.insnStart)} kept faulting ` +
-        `(${MAX_ATTEMPTS} attempts): it writes one page through two mappings`,
-    );
-  }
-
-  private captureControl(insn: DecodedInstruction): boolean {
-    const cpu = this.cpu;
-    const vcpu = this.vcpu;
-    switch (insn.form.op) {
-      case 'mov-to-cr':
-        if (insn.reg === 0) {
-          const changed = (vcpu.cr0 ^ cpu.cr0) >>> 0;
-          vcpu.cr0 = cpu.cr0;
-          return (changed & (CR0_PG | CR0_WP | CR0_PE)) !== 0;
-        }
-        if (insn.reg === 3) {
-          vcpu.cr3 = cpu.cr3;
-          return true;
-        }
-        if (insn.reg === 4) {
-          const pse = ((vcpu.cr4 ^ cpu.cr4) & 0x10) !== 0;
-          vcpu.cr4 = cpu.cr4;
-          if (pse) this.shadow.dropAll();
-          return true;
-        }
-        return false;
-      case 'mov-from-cr': {
-        const value = insn.reg === 0 ? vcpu.cr0 : insn.reg === 3 ? vcpu.cr3 : vcpu.cr4;
-        if (insn.reg !== 2) cpu.setReg(insn.rm, 32, value);
-        return false;
-      }
-      case 'lmsw':
-      case 'clts':
-        vcpu.cr0 = ((vcpu.cr0 & ~0xffff) | (cpu.cr0 & 0xffff)) >>> 0;
-        return false;
-      default:
-        return false;
-    }
-  }
-
-  private pagingChanged(): void {
-    const cpu = this.cpu;
-    cpu.cr3 = this.shadow.switchTo(this.vcpu.paging);
-    cpu.flushTlb();
-    this.shadow.tlbFlushed();
+    executeForGuest(this, true, insn);
   }
 
   // ---- reflecting events into the guest --------------------------------------------------------
@@ -765,7 +659,7 @@ export class BinaryTranslationHypervisor implements DeliveryHook {
     return g;
   }
 
-  private reflect(vector: number, errorCode: number | undefined, source: DeliverySource): void {
+  reflect(vector: number, errorCode: number | undefined, source: DeliverySource): void {
     const cpu = this.cpu;
     const vcpu = this.vcpu;
     // the guest sees its own addresses: a fault or interrupt in a fragment happened at the

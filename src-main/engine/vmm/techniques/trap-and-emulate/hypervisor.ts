@@ -16,28 +16,20 @@
 
 import { type DecodedInstruction } from '../../../isa/decoder';
 import { type IsaVariant } from '../../../isa/types';
-import {
-  type Cpu,
-  CR0_PE,
-  CR0_PG,
-  CR0_WP,
-  type DeliveryHook,
-  type DeliverySource,
-} from '../../../machine/cpu';
+import { type Cpu, type DeliveryHook, type DeliverySource } from '../../../machine/cpu';
 import { CpuException, VECTOR, VECTOR_NAMES } from '../../../machine/exceptions';
-import { SoftwareInterrupt } from '../../../machine/exec';
 import { type InterruptController } from '../../../machine/interfaces';
 import { Interpreter } from '../../../machine/interpreter';
 import { type Machine } from '../../../machine/machine';
 import { type HandlerFootprint, type RunMeter } from '../../../metrics/meter';
 import { handlerFootprints, HYPERVISOR_BYTES, shadowPool } from '../../hypervisor-memory';
-import { GuestNotVirtualizable } from '../../technique';
 import { trapCause } from '../../instruction-cause';
 import { reflectEvent } from '../../reflect';
 import { ShadowPageTables } from '../../shadow-paging/shadow-page-tables';
 import { chargeNestedWork, ShadowWriteWindow } from '../../shadow-paging/write-window';
 import { SilentSensitiveWatch } from './silent-sensitive';
 import { VirtualCpu } from '../../virtual-cpu';
+import { executeForGuest, type GuestExecution } from '../../guest-instruction';
 
 const HANDLERS = [
   ['dispatch', 512],
@@ -49,23 +41,20 @@ const HANDLERS = [
 ] as const;
 type HandlerName = (typeof HANDLERS)[number][0];
 
-/** At most this many retries of one guest instruction (hidden faults on its way) before we
- *  call it a livelock rather than loop forever. */
-const MAX_ATTEMPTS = 16;
-
-export class TrapAndEmulateHypervisor implements DeliveryHook {
+export class TrapAndEmulateHypervisor implements DeliveryHook, GuestExecution {
+  readonly technique = 'trap-and-emulate';
   readonly vcpu: VirtualCpu;
   readonly shadow: ShadowPageTables;
   readonly watch: SilentSensitiveWatch | undefined;
   private readonly cpu: Cpu;
   /** executes one guest instruction with the ISA's own privilege checks */
-  private readonly executor: Interpreter;
+  readonly executor: Interpreter;
   private readonly handlers: Record<HandlerName, HandlerFootprint>;
-  private readonly writes: ShadowWriteWindow;
+  readonly writes: ShadowWriteWindow;
   private handling = false;
 
   constructor(
-    private readonly machine: Machine,
+    readonly machine: Machine,
     private readonly meter: RunMeter,
     isa: IsaVariant,
   ) {
@@ -163,12 +152,12 @@ export class TrapAndEmulateHypervisor implements DeliveryHook {
           ['vmm.shadowSync', r.pageTable ? 1 : 0],
         ]);
         this.writes.openWrite(linear, r.frame, r.pageTable);
-        this.execute(false);
+        executeForGuest(this, false);
         return;
       case 'unassigned-write':
         this.trap('#PF unassigned write', 'emulate', [['vmm.emulate', 1]]);
         this.writes.openDiscardedWrite(linear);
-        this.execute(false);
+        executeForGuest(this, false);
         return;
     }
   }
@@ -177,7 +166,7 @@ export class TrapAndEmulateHypervisor implements DeliveryHook {
    * A page fault met while the hypervisor itself runs a guest instruction or delivers an
    * event: fix what is the hypervisor's business and say so (true), or leave it to the guest.
    */
-  private resolveNested(e: CpuException, savedCr2: number): boolean {
+  resolveNested(e: CpuException, savedCr2: number): boolean {
     const work = this.writes.resolveNested(e, savedCr2, this.vcpu.paging);
     if (work === undefined) return false;
     chargeNestedWork(this.meter, work, this.handlers.shadowFill);
@@ -191,7 +180,7 @@ export class TrapAndEmulateHypervisor implements DeliveryHook {
     const charges: [string, number][] = [['vmm.emulate', 1]];
     if (insn?.form.op === 'mov-to-cr' && insn.reg === 3) charges.push(['vmm.shadowSwitch', 1]);
     this.trap(insn ? trapCause(this.cpu, insn) : '#GP', 'emulate', charges);
-    this.execute(true, insn);
+    executeForGuest(this, true, insn);
   }
 
   private instructionAtFault(): DecodedInstruction | undefined {
@@ -204,121 +193,9 @@ export class TrapAndEmulateHypervisor implements DeliveryHook {
     }
   }
 
-  /**
-   * Execute the faulting guest instruction once more, now on the hypervisor's terms: with the
-   * virtual privileged state loaded (`virtual`), or with a shadow entry opened for its write.
-   * Hidden faults on the way are fixed and the instruction restarted; a fault that is the
-   * guest's own is reflected to it.
-   */
-  private execute(virtual: boolean, insn?: DecodedInstruction): void {
-    const cpu = this.cpu;
-    const vcpu = this.vcpu;
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      cpu.eip = cpu.insnStart;
-      const savedCr2 = virtual ? vcpu.cr2 : cpu.cr2;
-      let thrown: unknown;
-      if (virtual) {
-        vcpu.enter();
-        // a CR0 write is judged against the guest's own CR0 (what it changes, whether the TLB
-        // is flushed); PG stays on so the instruction is still fetched through the shadow
-        if (insn?.form.op === 'mov-to-cr') cpu.cr0 = (vcpu.cr0 | CR0_PG) >>> 0;
-      }
-      try {
-        this.executor.executeOne();
-      } catch (e) {
-        thrown = e;
-      }
-      let linear = 0;
-      if (thrown instanceof CpuException && thrown.vector === VECTOR.PF) linear = cpu.cr2;
-      let pagingChanged = false;
-      if (virtual) {
-        if (thrown === undefined && insn) pagingChanged = this.captureControl(insn);
-        if (thrown instanceof CpuException && thrown.vector === VECTOR.PF) cpu.cr2 = savedCr2;
-        vcpu.leave();
-      }
-      this.writes.close();
-      if (thrown === undefined) {
-        if (pagingChanged) this.pagingChanged();
-        this.uncount();
-        if (virtual && cpu.halted && !vcpu.interruptFlag) {
-          // hlt with the virtual IF clear: nothing can ever wake this virtual CPU
-          this.machine.requestEnd({ kind: 'halted', eip: cpu.eip });
-        }
-        return;
-      }
-      if (thrown instanceof CpuException) {
-        if (thrown.vector === VECTOR.PF) {
-          cpu.cr2 = linear;
-          if (this.resolveNested(thrown, virtual ? vcpu.cr2 : savedCr2)) continue;
-          vcpu.cr2 = linear;
-        }
-        cpu.eip = cpu.insnStart;
-        this.reflect(thrown.vector, thrown.errorCode, 'exception');
-        return;
-      }
-      if (thrown instanceof SoftwareInterrupt) {
-        this.reflect(thrown.vector, undefined, 'software');
-        return;
-      }
-      throw thrown;
-    }
-    throw new GuestNotVirtualizable(
-      `trap-and-emulate: the instruction at EIP=0x${cpu.insnStart.toString(16)} kept faulting ` +
-        `(${MAX_ATTEMPTS} attempts): it writes one page through two mappings, which this hypervisor cannot emulate`,
-    );
-  }
-
-  /**
-   * After an emulated control-register access: keep what the guest wrote (the CPU held the
-   * guest's values only while entered) and give reads the guest's values. Returns whether the
-   * guest's paging changed.
-   */
-  private captureControl(insn: DecodedInstruction): boolean {
-    const cpu = this.cpu;
-    const vcpu = this.vcpu;
-    switch (insn.form.op) {
-      case 'mov-to-cr':
-        if (insn.reg === 0) {
-          const changed = (vcpu.cr0 ^ cpu.cr0) >>> 0;
-          vcpu.cr0 = cpu.cr0;
-          return (changed & (CR0_PG | CR0_WP | CR0_PE)) !== 0;
-        }
-        if (insn.reg === 3) {
-          vcpu.cr3 = cpu.cr3;
-          return true;
-        }
-        if (insn.reg === 4) {
-          const pse = ((vcpu.cr4 ^ cpu.cr4) & 0x10) !== 0;
-          vcpu.cr4 = cpu.cr4;
-          if (pse) this.shadow.dropAll();
-          return true;
-        }
-        return false;
-      case 'mov-from-cr': {
-        const value = insn.reg === 0 ? vcpu.cr0 : insn.reg === 3 ? vcpu.cr3 : vcpu.cr4;
-        if (insn.reg !== 2) cpu.setReg(insn.rm, 32, value);
-        return false;
-      }
-      case 'lmsw':
-      case 'clts':
-        vcpu.cr0 = ((vcpu.cr0 & ~0xffff) | (cpu.cr0 & 0xffff)) >>> 0;
-        return false;
-      default:
-        return false;
-    }
-  }
-
-  /** The guest changed CR0.PG/WP/PE, CR3 or CR4: load the matching shadow. */
-  private pagingChanged(): void {
-    const cpu = this.cpu;
-    cpu.cr3 = this.shadow.switchTo(this.vcpu.paging);
-    cpu.flushTlb();
-    this.shadow.tlbFlushed();
-  }
-
   // ---- reflecting events into the guest --------------------------------------------------------
   /** Deliver an event through the guest's IDT, with the guest's CPL, stack and IF rules. */
-  private reflect(vector: number, errorCode: number | undefined, source: DeliverySource): void {
+  reflect(vector: number, errorCode: number | undefined, source: DeliverySource): void {
     const cpu = this.cpu;
     const vcpu = this.vcpu;
     vcpu.enter();
