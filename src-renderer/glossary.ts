@@ -605,7 +605,9 @@ export const GLOSSARY: readonly GlossaryEntry[] = [
       'not translated yet goes back to the translator the first time and is then patched to ' +
       'jump straight to the target’s fragment (chaining).',
     lecture: '§6',
-    inApp: 'Compare → Binary translation (fragment bytes, bytes per guest instruction)',
+    inApp:
+      'Compare → Binary translation (fragment bytes, bytes per guest instruction); Translation ' +
+      'cache (each fragment beside the guest instructions it came from)',
     see: ['Translation unit', 'Translation cache', 'Chaining', 'IDENT'],
   },
   {
@@ -617,7 +619,9 @@ export const GLOSSARY: readonly GlossaryEntry[] = [
       'address space. When the guest writes to a page that holds translated code, the fragments ' +
       'made from it must be thrown away; when the cache is full, all of them are (a flush).',
     lecture: '§6',
-    inApp: 'Compare → Binary translation (translation cache used, fragments invalidated, flushes)',
+    inApp:
+      'Compare → Binary translation (translation cache used, fragments invalidated, flushes); ' +
+      'Translation cache (its fragments, and a replay of how they were made)',
     see: ['Compiled code fragment', 'Instruction-cache locality', 'Resource control'],
   },
   {
@@ -632,7 +636,7 @@ export const GLOSSARY: readonly GlossaryEntry[] = [
     lecture: '§6',
     inApp:
       'Compare → Binary translation (chains patched, fall-throughs elided); Callouts by kind ' +
-      '(translate, lookup)',
+      '(translate, lookup); Translation cache → Replay (open exits filled in step by step)',
     see: ['Compiled code fragment', 'Translation cache', 'Callout'],
   },
   {

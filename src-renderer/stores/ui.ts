@@ -6,7 +6,14 @@
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 
-export const VIEWS = ['experiment', 'compare', 'output', 'traps', 'history'] as const;
+export const VIEWS = [
+  'experiment',
+  'compare',
+  'output',
+  'traps',
+  'translation-cache',
+  'history',
+] as const;
 export type ViewName = (typeof VIEWS)[number];
 
 export const VIEW_LABELS: Record<ViewName, string> = {
@@ -14,6 +21,7 @@ export const VIEW_LABELS: Record<ViewName, string> = {
   compare: 'Compare',
   output: 'Output',
   traps: 'Trap log',
+  'translation-cache': 'Translation cache',
   history: 'History',
 };
 

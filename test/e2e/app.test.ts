@@ -4,7 +4,8 @@
 // technique and watch it finish, read every chart back and find exactly the numbers of the
 // run's results.json, export JSON/CSV/HTML and chart images, print the report to PDF with the
 // browser's own printing, open a saved experiment, refuse a corrupt one, run a kernel file of
-// one's own, and cancel a long run. With UPDATE_SCREENSHOTS=1 it also refreshes
+// one's own, follow the lecture's isPrime(49) through the translation cache and step its replay,
+// and cancel a long run. With UPDATE_SCREENSHOTS=1 it also refreshes
 // docs/screenshots/.
 
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { buildCharts } from '../../shared/charts';
 import { compareExperiments } from '../../shared/experiment-pair';
 import { type HistoryFile, parseResultsFile } from '../../shared/results';
 import { listTechniques } from '../../src-main/engine/vmm';
+import { guestKernelSymbols } from '../../src-main/host/guest-kernel';
 import { type PreviewServer, startPreviewServer } from '../../src-main/preview/server';
 import { WorkbenchBackend } from '../../src-main/service/api-backend';
 import { ExperimentService } from '../../src-main/service/experiment-service';
@@ -314,6 +316,98 @@ describe('the app in Chromium against the web preview', () => {
         };
       }),
     );
+  });
+
+  it('opens the translation cache of a binary-translation run and steps its replay', async () => {
+    await startRun('lecture', 49, ['binary-translation']);
+    await page.waitForSelector('#compare-title', { timeout: 120_000 });
+    const saved = await latestExperiment();
+    expect(saved.spec.kernel).toEqual({ kind: 'workload', workload: 'lecture' });
+    expect(saved.runs.map((r) => r.technique)).toEqual(['native', 'binary-translation']);
+    const dump = await service.loadTranslationCache(saved.id);
+    await page.locator('button[data-action="open-translation-cache"]').click();
+    await page.locator('#tc-title').waitFor({ timeout: 10_000 });
+    await expect
+      .poll(() => page.locator('.tc-fragment-list button').count(), { timeout: 20_000 })
+      .toBe(dump.fragments.length);
+    // focus on the lecture's isprime: the units the lecture walks through, nothing else
+    const symbols = guestKernelSymbols('native');
+    const lo = symbols.get('lecture_isprime')!;
+    const hi = symbols.get('lecture_isprime_end')!;
+    await page.fill('#tc-from', `0x${lo.toString(16)}`);
+    await page.fill('#tc-to', `0x${(hi - 1).toString(16)}`);
+    const units = dump.fragments.filter((f) => f.guestEip >= lo && f.guestEip < hi);
+    expect(units.length).toBeGreaterThanOrEqual(3);
+    const listed = async (): Promise<number[]> =>
+      (await page
+        .locator('.tc-fragment-list button')
+        .evaluateAll((bs) => bs.map((b) => Number(b.getAttribute('data-fragment'))))) as number[];
+    await expect.poll(listed, { timeout: 10_000 }).toEqual(units.map((f) => f.id));
+    // `prime` was never executed, so never translated
+    const prime = symbols.get('lecture_isprime.prime')!;
+    await expect
+      .poll(() => page.locator('.tc-gaps tbody tr').first().getAttribute('data-gap'))
+      .toBe(String(prime));
+    // the first unit's instructions beside their translation; its jge (jnl) rewritten
+    const first = units[0]!;
+    expect(await page.locator('#tc-fragment-title').innerText()).toMatch(
+      new RegExp(`^Fragment #${first.id}\\b`),
+    );
+    const treatments = await page
+      .locator('.tc-table tbody tr.tc-first')
+      .evaluateAll((rows) =>
+        rows.map((r) => r.querySelector('.tc-treatment')!.textContent!.trim()),
+      );
+    expect(treatments).toEqual(first.instructions.map((i) => i.treatment));
+    expect(treatments).toContain('control-flow');
+
+    // the replay, from an empty cache
+    const status = page.locator('[data-testid="replay-status"]');
+    const boxes = (): Promise<number[]> =>
+      page
+        .locator('.chain-diagram .tc-box')
+        .evaluateAll((gs) => gs.map((g) => Number(g.getAttribute('data-fragment'))));
+    const exitState = (key: string): Promise<string | null> =>
+      page.locator(`.chain-diagram .tc-exit[data-exit="${key}"]`).getAttribute('data-state');
+    await page.locator('button[data-step="first"]').click();
+    await expect.poll(() => status.innerText()).toMatch(/^After 0 of [\d,]+ events/);
+    expect(await boxes()).toEqual([]);
+    // step to the event that translates isprime's first unit: its jump is open
+    const translated = dump.events.findIndex(
+      (e) => e.kind === 'translate' && e.fragment === first.id,
+    );
+    await page.fill('#tc-step', String(translated + 1));
+    await page.locator('#tc-step').press('Enter');
+    await expect.poll(boxes).toEqual([first.id]);
+    expect(await exitState(`${first.id}:0`)).toBe('open');
+    // a jump inside isprime stays open until the step that fills it in (the loop, then jz)
+    const chain = dump.events.findIndex(
+      (e) => e.kind === 'chain' && units.some((u) => u.id === e.from) && e.from !== first.id,
+    );
+    expect(chain).toBeGreaterThan(translated);
+    const event = dump.events[chain]!;
+    if (event.kind !== 'chain') throw new Error('not a chain event');
+    await page.fill('#tc-step', String(chain));
+    await page.locator('#tc-step').press('Enter');
+    expect(await exitState(`${event.from}:${event.exit}`)).toBe('open');
+    await page.locator('button[data-step="next"]').click();
+    await expect.poll(() => exitState(`${event.from}:${event.exit}`)).toBe('chained');
+    expect(await status.innerText()).toContain(
+      `fragment #${event.from}'s exit ${event.exit} filled in: it now jumps straight to fragment #${event.to}`,
+    );
+    await page.locator('button[data-step="previous"]').click();
+    await expect.poll(() => exitState(`${event.from}:${event.exit}`)).toBe('open');
+    await page.locator('button[data-step="last"]').click();
+    await expect
+      .poll(() => status.innerText())
+      .toMatch(new RegExp(`^After ${dump.events.length.toLocaleString('en-US')} of`));
+    // a box selects its fragment
+    const last = units.at(-1)!;
+    await page.locator(`.chain-diagram .tc-box[data-fragment="${last.id}"]`).click();
+    await expect
+      .poll(() => page.locator('#tc-fragment-title').innerText())
+      .toMatch(new RegExp(`^Fragment #${last.id}\\b`));
+    await screenshot('translation-cache');
   });
 
   it('explains the lecture vocabulary in the glossary (F1)', async () => {

@@ -215,6 +215,7 @@ describe('the app shell', () => {
       ['compare', '#compare-title'],
       ['output', '#output-title'],
       ['traps', '#traps-title'],
+      ['translation-cache', '#tc-title'],
       ['history', '#history-title'],
     ] as const) {
       await w.get(`button[data-view=${view}]`).trigger('click');
