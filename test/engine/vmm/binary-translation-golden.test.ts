@@ -21,6 +21,9 @@ import {
 import { runExperiment } from '../../../src-main/engine/experiment';
 import {
   PENDING_HOOK,
+  RETURN_TAGS,
+  RETURN_TARGET,
+  RETURN_TARGETS,
   SCRATCH0,
   SCRATCH1,
   VIRTUAL_IF,
@@ -76,12 +79,20 @@ function describeRoutine(dump: TranslationCacheDump, from: string, to: string): 
     [VIRTUAL_IOPL, 'virtual_iopl'],
     [SCRATCH0, 'scratch0'],
     [SCRATCH1, 'scratch1'],
+    [RETURN_TARGET, 'return_target'],
+    [RETURN_TAGS, 'return_tags'],
+    [RETURN_TARGETS, 'return_targets'],
   ]);
   // exit stubs grow down from the arena's end (three pages of the window precede the arena)
   const arenaEnd = dump.windowBase + 3 * 4096 + dump.cacheBytes;
   const stubsFrom = arenaEnd - dump.usedBytes;
   const addresses = (text: string): string =>
     text
+      // a displacement the disassembler shows as negative (the window is at the top)
+      .replace(/-0x([0-9a-f]{6,8})\b/g, (m, h: string) => {
+        const name = monitor.get((0x100000000 - parseInt(h, 16)) >>> 0);
+        return name ? `+${name}` : m;
+      })
       .replace(/\(fragment (\d+)\)/g, (_m, id: string) =>
         number.has(Number(id)) ? `(#${number.get(Number(id))})` : '(elsewhere)',
       )

@@ -491,6 +491,17 @@ export class BinaryTranslationHypervisor implements DeliveryHook, GuestExecution
           this.adaptBack(c.guestEip, at, this.protectedWrites !== before);
           return;
         }
+        if (c.name === 'lookup:ret') {
+          // the inline return missed: return for it, and remember where the return went
+          this.calloutWork(c.name, 'callout', [['bt.lookup', 1]]);
+          executeForGuest(this, true, insn);
+          const target = cpu.eip;
+          this.dispatch();
+          const f = this.vcpu.cpl === 0 ? this.tc.fragmentAt(cpu.eip) : undefined;
+          if (f && f.tcStart === cpu.eip && f.guestEip === target)
+            this.tc.rememberReturn(target, f);
+          return;
+        }
         if (c.name.startsWith('lookup:')) {
           this.calloutWork(c.name, 'callout', [['bt.lookup', 1]]);
         } else {

@@ -34,12 +34,19 @@ const PAGE = 4096;
 /** the pending-interrupt hook: the address `call [PENDING_HOOK]` goes to (RET_STUB or
  *  DELIVER_STUB) */
 export const PENDING_HOOK = WINDOW_BASE;
+/** the return-target cache, in the same read-only page: 256 negated guest return addresses
+ *  and the cache addresses of their fragments, indexed by the address's low byte */
+export const RETURN_TAGS = WINDOW_BASE + 0x400;
+export const RETURN_TARGETS = WINDOW_BASE + 0x800;
+export const RETURN_ENTRIES = 256;
 /** the virtual IF (0 or 0x200) and IOPL (IOPL << 12), as EFLAGS bits */
 export const VIRTUAL_IF = WINDOW_BASE + PAGE;
 export const VIRTUAL_IOPL = WINDOW_BASE + PAGE + 4;
 /** scratch words for the registers an inline sequence borrows */
 export const SCRATCH0 = WINDOW_BASE + PAGE + 8;
 export const SCRATCH1 = WINDOW_BASE + PAGE + 12;
+/** where an inline return puts its target for the indirect jmp that leaves */
+export const RETURN_TARGET = WINDOW_BASE + PAGE + 16;
 export const RET_STUB = WINDOW_BASE + 2 * PAGE;
 export const DELIVER_STUB = WINDOW_BASE + 2 * PAGE + 16;
 const ARENA_START = WINDOW_BASE + 3 * PAGE;
@@ -334,6 +341,24 @@ export class TranslationCache {
     if (first) this.boundary[o] = 1;
   }
 
+  // ---- the return-target cache -----------------------------------------------------------------
+  /** A return to `guest` was looked up and found `to`: inline returns find it from now on. */
+  rememberReturn(guest: number, to: CompiledCodeFragment): void {
+    if (!to.valid || guest === 0) return;
+    const i = guest & (RETURN_ENTRIES - 1);
+    this.write32(RETURN_TAGS + i * 4, -guest | 0);
+    this.write32(RETURN_TARGETS + i * 4, to.tcStart);
+  }
+
+  private forgetReturnsTo(tcStart: number | undefined): void {
+    for (let i = 0; i < RETURN_ENTRIES; i++) {
+      if (tcStart === undefined || this.read32(RETURN_TARGETS + i * 4) === tcStart) {
+        this.write32(RETURN_TAGS + i * 4, 0);
+        this.write32(RETURN_TARGETS + i * 4, 0);
+      }
+    }
+  }
+
   // ---- chaining -----------------------------------------------------------------------------
   /** Patch an open jump to go straight to `to` (the lecture's jumps "filled in"). */
   link(site: JumpSite, to: CompiledCodeFragment): void {
@@ -389,6 +414,7 @@ export class TranslationCache {
     if (!f.valid) return;
     f.valid = false;
     this.stats.invalidations++;
+    this.forgetReturnsTo(f.tcStart);
     this.record({ kind: 'invalidate', fragment: f.id });
     if (this.byGuest.get(f.guestEip) === f) this.byGuest.delete(f.guestEip);
     for (const site of [...f.incoming]) this.unlink(site, exit);
@@ -437,6 +463,7 @@ export class TranslationCache {
   /** Empty the whole cache (it is full): every fragment, stub and callout goes. */
   flush(): void {
     this.seams = [];
+    this.forgetReturnsTo(undefined);
     for (const frame of this.byFrame.keys()) this.onFrameReleased(frame);
     this.byFrame.clear();
     this.byGuest.clear();

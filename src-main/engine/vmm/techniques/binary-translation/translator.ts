@@ -23,6 +23,9 @@ import {
   type JumpSite,
   PENDING_HOOK,
   type Placement,
+  RETURN_TAGS,
+  RETURN_TARGET,
+  RETURN_TARGETS,
   SCRATCH0,
   SCRATCH1,
   type Treatment,
@@ -80,6 +83,7 @@ type Plan =
   | 'popfd'
   | 'read-cs'
   | 'lookup'
+  | 'return'
   | 'emulate'
   | 'adaptive';
 
@@ -89,6 +93,7 @@ const ENDS_UNIT: ReadonlySet<Plan> = new Set([
   'loop',
   'call',
   'lookup',
+  'return',
   'emulate',
   'adaptive',
 ]);
@@ -105,9 +110,11 @@ export function planFor(insn: DecodedInstruction | undefined, isa: IsaVariant): 
       return f.op === 'jcc' ? 'branch' : 'loop';
     case 'call':
       return insn.operandSize === 32 ? 'call' : 'emulate';
+    case 'return':
+      // a near `ret` (no immediate, 32-bit): looked up inline in the return-target cache
+      return insn.operandSize === 32 && f.operands.length === 0 ? 'return' : 'lookup';
     case 'jump-indirect':
     case 'call-indirect':
-    case 'return':
       return 'lookup';
     case 'far':
     case 'iret':
@@ -147,6 +154,7 @@ const TREATMENT: Record<Plan, Treatment> = {
   loop: 'control-flow',
   call: 'control-flow',
   lookup: 'control-flow',
+  return: 'control-flow',
   cli: 'inline',
   sti: 'inline',
   pushfd: 'inline',
@@ -246,10 +254,17 @@ const at = (base: string, disp = 0): AsmOperand => ({
   scale: 1,
   disp: { value: disp, relocatable: false },
 });
+const scaled = (index: string, disp: number): AsmOperand => ({
+  type: 'mem',
+  size: 32,
+  index: registerNamed(index)!.index,
+  scale: 4,
+  disp: { value: disp | 0, relocatable: false },
+});
 const sum = (base: string, index: string, disp: number): AsmOperand => ({
   type: 'mem',
   base: registerNamed(base)!.index,
-  index: registerNamed(index)!.index,
+  ...(index === 'none' ? {} : { index: registerNamed(index)!.index }),
   scale: 1,
   disp: { value: disp, relocatable: false },
 });
@@ -441,6 +456,33 @@ export function compileUnit(
         const names16 = ['ax', 'cx', 'dx', 'bx', 'sp', 'bp', 'si', 'di'];
         const r = (size === 32 ? names32 : names16)[insn!.rm]!;
         emit('mov', [reg(r), imm(virtualCs & 0xfffc, size)]);
+        break;
+      }
+      case 'return': {
+        // the return-target cache (the monitor's read-only page: 256 guest return addresses,
+        // negated, and their fragments, indexed by the address's low byte), without touching
+        // the flags or the stack below ESP: lea sums the negated tag with the address, jecxz
+        // takes the hit; a miss is the lookup callout, which fills the entry
+        emit('mov', [abs(SCRATCH0), reg('eax')]);
+        emit('mov', [reg('eax'), at('esp')]);
+        emit('mov', [abs(SCRATCH1), reg('ecx')]);
+        emit('movzx', [reg('ecx'), reg('al')]);
+        emit('mov', [reg('ecx'), scaled('ecx', RETURN_TAGS)]);
+        emit('lea', [reg('ecx'), sum('ecx', 'eax', 0)]);
+        const jecxzAt = bytes.length;
+        emit('jecxz', [{ type: 'imm', value: { value: here() + 2, relocatable: false } }]);
+        emit('mov', [reg('ecx'), abs(SCRATCH1)]);
+        emit('mov', [reg('eax'), abs(SCRATCH0)]);
+        callouts.push([here(), { kind: 'emulate', guestEip: gi.eip, name: 'lookup:ret' }]);
+        bytes.push(...CALLOUT_BYTES);
+        bytes[jecxzAt + 1] = bytes.length - (jecxzAt + 2);
+        emit('movzx', [reg('ecx'), reg('al')]);
+        emit('mov', [reg('ecx'), scaled('ecx', RETURN_TARGETS)]);
+        emit('mov', [abs(RETURN_TARGET), reg('ecx')]);
+        emit('mov', [reg('ecx'), abs(SCRATCH1)]);
+        emit('mov', [reg('eax'), abs(SCRATCH0)]);
+        emit('lea', [reg('esp'), sum('esp', 'none', 4)]);
+        emit('jmp', [abs(RETURN_TARGET)]);
         break;
       }
       case 'lookup':
