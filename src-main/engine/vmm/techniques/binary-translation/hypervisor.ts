@@ -491,8 +491,8 @@ export class BinaryTranslationHypervisor implements DeliveryHook, GuestExecution
           this.adaptBack(c.guestEip, at, this.protectedWrites !== before);
           return;
         }
-        if (c.name === 'lookup:ret') {
-          // the inline return missed: return for it, and remember where the return went
+        if (c.name === 'lookup:ret' || c.name === 'lookup:call' || c.name === 'lookup:jmp') {
+          // the inline lookup missed: do the transfer for it, and remember where it went
           this.calloutWork(c.name, 'callout', [['bt.lookup', 1]]);
           executeForGuest(this, true, insn);
           const target = cpu.eip;

@@ -84,6 +84,8 @@ type Plan =
   | 'read-cs'
   | 'lookup'
   | 'return'
+  | 'indirect'
+  | 'iret'
   | 'emulate'
   | 'adaptive';
 
@@ -94,6 +96,8 @@ const ENDS_UNIT: ReadonlySet<Plan> = new Set([
   'call',
   'lookup',
   'return',
+  'indirect',
+  'iret',
   'emulate',
   'adaptive',
 ]);
@@ -115,9 +119,12 @@ export function planFor(insn: DecodedInstruction | undefined, isa: IsaVariant): 
       return insn.operandSize === 32 && f.operands.length === 0 ? 'return' : 'lookup';
     case 'jump-indirect':
     case 'call-indirect':
-      return 'lookup';
-    case 'far':
+      // a near one through a 32-bit operand: looked up inline
+      return insn.operandSize === 32 ? 'indirect' : 'lookup';
     case 'iret':
+      // to user mode a real iretd does at CPL 1 what the guest's does at 0 (classic IA-32)
+      return insn.operandSize === 32 && isa === 'classic' ? 'iret' : 'emulate';
+    case 'far':
     case 'interrupt':
     case 'halt':
       return 'emulate';
@@ -155,6 +162,8 @@ const TREATMENT: Record<Plan, Treatment> = {
   call: 'control-flow',
   lookup: 'control-flow',
   return: 'control-flow',
+  indirect: 'control-flow',
+  iret: 'inline',
   cli: 'inline',
   sti: 'inline',
   pushfd: 'inline',
@@ -268,6 +277,17 @@ const sum = (base: string, index: string, disp: number): AsmOperand => ({
   scale: 1,
   disp: { value: disp, relocatable: false },
 });
+
+/**
+ * `mov eax, r/m32` with the operand of an indirect jmp/call (FF /4, FF /2): its segment
+ * override, opcode 8B and the same ModRM with reg = 0, SIB and displacement.
+ */
+function loadTargetIntoEax(gi: GuestInstruction, insn: DecodedInstruction): number[] {
+  const prefixes = gi.bytes.slice(0, insn.prefixes.count);
+  const rest = gi.bytes.slice(insn.prefixes.count);
+  if (rest[0] !== 0xff) throw new Error('an indirect jmp or call is FF /2 or FF /4');
+  return [...prefixes, 0x8b, rest[1]! & 0xc7, ...rest.slice(2)];
+}
 
 /** The encoded bytes of a callout (`int CALLOUT_VECTOR`) and of a fall-through exit (the
  *  callout padded to the size of the jmp rel32 it is patched into). */
@@ -458,6 +478,36 @@ export function compileUnit(
         emit('mov', [reg(r), imm(virtualCs & 0xfffc, size)]);
         break;
       }
+      case 'indirect': {
+        // the target into EAX by the same operand (`mov eax, r/m32`: the guest's ModRM, SIB and
+        // displacement with opcode 8B and reg = EAX), then found in the target cache; a call
+        // pushes the guest's return address last, once nothing can fault before it
+        const call = insn!.form.flow === 'call-indirect';
+        emit('mov', [abs(SCRATCH0), reg('eax')]);
+        bytes.push(...loadTargetIntoEax(gi, insn!));
+        emit('mov', [abs(SCRATCH1), reg('ecx')]);
+        emit('movzx', [reg('ecx'), reg('al')]);
+        emit('mov', [reg('ecx'), scaled('ecx', RETURN_TAGS)]);
+        emit('lea', [reg('ecx'), sum('ecx', 'eax', 0)]);
+        const jecxzAt = bytes.length;
+        emit('jecxz', [{ type: 'imm', value: { value: here() + 2, relocatable: false } }]);
+        emit('mov', [reg('ecx'), abs(SCRATCH1)]);
+        emit('mov', [reg('eax'), abs(SCRATCH0)]);
+        callouts.push([
+          here(),
+          { kind: 'emulate', guestEip: gi.eip, name: call ? 'lookup:call' : 'lookup:jmp' },
+        ]);
+        bytes.push(...CALLOUT_BYTES);
+        bytes[jecxzAt + 1] = bytes.length - (jecxzAt + 2);
+        emit('movzx', [reg('ecx'), reg('al')]);
+        emit('mov', [reg('ecx'), scaled('ecx', RETURN_TARGETS)]);
+        emit('mov', [abs(RETURN_TARGET), reg('ecx')]);
+        emit('mov', [reg('ecx'), abs(SCRATCH1)]);
+        emit('mov', [reg('eax'), abs(SCRATCH0)]);
+        if (call) emit('push', [imm(next, 32)]);
+        emit('jmp', [abs(RETURN_TARGET)]);
+        break;
+      }
       case 'return': {
         // the return-target cache (the monitor's read-only page: 256 guest return addresses,
         // negated, and their fragments, indexed by the address's low byte), without touching
@@ -483,6 +533,30 @@ export function compileUnit(
         emit('mov', [reg('eax'), abs(SCRATCH0)]);
         emit('lea', [reg('esp'), sum('esp', 'none', 4)]);
         emit('jmp', [abs(RETURN_TARGET)]);
+        break;
+      }
+      case 'iret': {
+        // a return to ring 3 (the frame's CS has RPL 3) is a real iretd, after the frame's
+        // IF and IOPL are made the virtual ones (at CPL 1 the real iretd keeps the real IF and
+        // IOPL); any other iret is the callout. The flags the test uses are the frame's to set
+        emit('mov', [abs(SCRATCH0), reg('eax')]);
+        emit('mov', [reg('eax'), at('esp', 4)]);
+        emit('and', [reg('eax'), imm(3)]);
+        emit('cmp', [reg('eax'), imm(3)]);
+        emit('mov', [reg('eax'), abs(SCRATCH0)]);
+        const jneAt = bytes.length;
+        emit('jne', [{ type: 'imm', value: { value: here() + 2, relocatable: false } }]);
+        emit('mov', [reg('eax'), at('esp', 8)]);
+        emit('and', [reg('eax'), imm(0x200)]);
+        emit('mov', [abs(VIRTUAL_IF), reg('eax')]);
+        emit('mov', [reg('eax'), at('esp', 8)]);
+        emit('and', [reg('eax'), imm(0x3000)]);
+        emit('mov', [abs(VIRTUAL_IOPL), reg('eax')]);
+        emit('mov', [reg('eax'), abs(SCRATCH0)]);
+        emit('iretd', []);
+        bytes[jneAt + 1] = bytes.length - (jneAt + 2);
+        callouts.push([here(), { kind: 'emulate', guestEip: gi.eip, name: 'emulate' }]);
+        bytes.push(...CALLOUT_BYTES);
         break;
       }
       case 'lookup':
