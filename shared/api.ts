@@ -52,6 +52,15 @@ export const ApiRequestSchema = z.discriminatedUnion('method', [
   /** the translation-cache dump of a saved experiment's binary-translation run (the
    *  translation-cache viewer), kept beside the experiment in the history */
   z.object({ method: z.literal('loadTranslationCache'), id }),
+  /** the addresses of named labels of the bundled kernel's native build (`lecture_isprime`,
+   *  `lecture_isprime.prime`…): the viewer's presets find a routine's range with it */
+  z.object({
+    method: z.literal('kernelSymbols'),
+    names: z
+      .array(z.string().regex(/^[A-Za-z_.?$][A-Za-z0-9_.?$@#~]{0,99}$/, 'a label name'))
+      .min(1)
+      .max(64),
+  }),
   z.object({ method: z.literal('deleteExperiment'), id }),
   z.object({ method: z.literal('exportExperiment'), id, format: ExportFormatSchema }),
   z.object({
@@ -183,6 +192,8 @@ export interface ApiResponses {
   listHistory: HistoryView;
   loadExperiment: HistoryFile;
   loadTranslationCache: TranslationCacheDump;
+  /** label name → guest address, for every name asked */
+  kernelSymbols: Readonly<Record<string, number>>;
   deleteExperiment: null;
   exportExperiment: ExportedFile;
   exportChart: ExportedFile;

@@ -33,7 +33,7 @@ import { listTechniques } from '../engine/vmm';
 import { sha256Hex } from '../engine/metrics/sha256';
 import { ENGINE_VERSION } from '../engine/version';
 import { APP_VERSION } from '../host/app-version';
-import { guestKernelImage } from '../host/guest-kernel';
+import { guestKernelImage, guestKernelSymbols } from '../host/guest-kernel';
 import { chartSvg, printableReportHtml, reportHtml, resultsCsv, resultsJson } from '../report';
 import {
   type ExperimentHandle,
@@ -112,6 +112,8 @@ export class WorkbenchBackend {
         return this.service.load(r.id);
       case 'loadTranslationCache':
         return this.translationCache(r.id);
+      case 'kernelSymbols':
+        return kernelSymbols(r.names);
       case 'deleteExperiment':
         if (this.running.has(r.id)) throw new Error(`experiment '${r.id}' is still running`);
         await this.service.delete(r.id);
@@ -248,6 +250,25 @@ export class WorkbenchBackend {
       problems: listing.problems,
     };
   }
+}
+
+/** The addresses of `names` in the bundled kernel's native build; an unknown name is refused,
+ *  naming it and the labels that look like it. */
+export function kernelSymbols(names: readonly string[]): Record<string, number> {
+  const symbols = guestKernelSymbols('native');
+  const out: Record<string, number> = {};
+  for (const name of names) {
+    const address = symbols.get(name);
+    if (address === undefined) {
+      const stem = name.split('.')[0]!.toLowerCase();
+      const near = [...symbols.keys()].filter((k) => k.toLowerCase().startsWith(stem)).slice(0, 8);
+      throw new Error(
+        `the bundled kernel has no label '${name}'${near.length > 0 ? ` (labels like it: ${near.join(', ')})` : ''}`,
+      );
+    }
+    out[name] = address;
+  }
+  return out;
 }
 
 function active(h: ExperimentHandle): ActiveExperiment {

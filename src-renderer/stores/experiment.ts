@@ -22,7 +22,7 @@ import { type KernelPick } from '../kernel-file';
 import { errorMessage, workbenchApi } from './api-context';
 import { BASELINE_TECHNIQUE } from './catalog';
 import { useResultsStore } from './results';
-import { useUiStore } from './ui';
+import { useUiStore, type ViewName } from './ui';
 
 /** What the Experiment form holds. */
 export interface ExperimentDraft {
@@ -126,6 +126,8 @@ export const useExperimentStore = defineStore('experiment', () => {
   /** the experiment running (or last run in this window), with each run's latest progress */
   const active = ref<{ id: string; spec: ExperimentSpec; runs: RunProgressView[] } | null>(null);
   let early: ApiEvent[] = [];
+  /** the view the running experiment opens when it is finished (Compare unless start said) */
+  let openWhenDone: ViewName = 'compare';
   let unsubscribe: (() => void) | null = null;
 
   const busy = computed(
@@ -153,7 +155,7 @@ export const useExperimentStore = defineStore('experiment', () => {
     if (active.value?.id !== id) return; // another experiment started meanwhile
     if (ok) {
       phase.value = 'idle';
-      useUiStore().show('compare');
+      useUiStore().show(openWhenDone);
     } else {
       phase.value = 'failed';
       error.value = `the experiment finished, but ${results.error ?? 'its results could not be loaded'}`;
@@ -203,9 +205,15 @@ export const useExperimentStore = defineStore('experiment', () => {
   }
 
   /** Start `spec` (the draft's when omitted), with the bytes of the kernel file a
-   *  `kernel.kind === 'file'` spec names. Resolves false with `error` set when refused. */
-  async function start(spec?: ExperimentSpec, kernelFile?: KernelUpload): Promise<boolean> {
+   *  `kernel.kind === 'file'` spec names. Resolves false with `error` set when refused.
+   *  `then`: the view to open when it is finished (a preset's; Compare by default). */
+  async function start(
+    spec?: ExperimentSpec,
+    kernelFile?: KernelUpload,
+    then: ViewName = 'compare',
+  ): Promise<boolean> {
     if (busy.value) return false;
+    openWhenDone = then;
     const toRun = spec ?? draftSpec(draft.value);
     // the draft's kernel file travels with the draft's spec (its bytes are not in the spec)
     const upload =

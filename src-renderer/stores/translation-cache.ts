@@ -6,7 +6,17 @@
 import { defineStore } from 'pinia';
 import { ref, shallowRef } from 'vue';
 import { type TranslationCacheDump } from '../../shared/translation-cache-dump';
+import { lecturePresetSpec, ROUTINE_LABELS } from '../lecture-preset';
 import { errorMessage, workbenchApi } from './api-context';
+import { useExperimentStore } from './experiment';
+
+/** A preset run on its way to the viewer: the labels of the routine it focuses on; `experimentId`
+ *  once the experiment has started. The viewer applies it once, when that dump arrives. */
+export interface PendingPreset {
+  experimentId: string | null;
+  symbols: Readonly<Record<string, number>>;
+  applied: boolean;
+}
 
 export const useTranslationCacheStore = defineStore('translation-cache', () => {
   /** the experiment the dump is (or is being fetched) for */
@@ -15,6 +25,36 @@ export const useTranslationCacheStore = defineStore('translation-cache', () => {
   const loading = ref(false);
   const error = ref<string | null>(null);
   let request = 0;
+  const preset = ref<PendingPreset | null>(null);
+  const presetError = ref<string | null>(null);
+  let presetRequest = 0;
+
+  /** "isprime(49), as in the lecture": ask for the routine's labels, then run the experiment
+   *  through the Experiment store (as the Experiment view's Run does), opening this viewer on
+   *  it when it is finished. Resolves false with `presetError` (or the experiment's error). */
+  async function runLecturePreset(): Promise<boolean> {
+    const experiment = useExperimentStore();
+    presetError.value = null;
+    if (experiment.busy) {
+      presetError.value = 'an experiment is already running: wait for it or cancel it';
+      return false;
+    }
+    let symbols: Readonly<Record<string, number>>;
+    try {
+      symbols = await workbenchApi().call({ method: 'kernelSymbols', names: [...ROUTINE_LABELS] });
+    } catch (e) {
+      presetError.value = `the routine's addresses could not be found: ${errorMessage(e)}`;
+      return false;
+    }
+    const mine = ++presetRequest;
+    preset.value = { experimentId: null, symbols, applied: false };
+    const ok = await experiment.start(lecturePresetSpec(), undefined, 'translation-cache');
+    if (mine !== presetRequest) return ok;
+    if (ok && experiment.active) {
+      preset.value = { experimentId: experiment.active.id, symbols, applied: false };
+    } else preset.value = null;
+    return ok;
+  }
 
   /** Fetch experiment `id`'s dump, unless it is already here or on its way. */
   async function load(id: string): Promise<void> {
@@ -43,5 +83,15 @@ export const useTranslationCacheStore = defineStore('translation-cache', () => {
     loading.value = false;
   }
 
-  return { experimentId, dump, loading, error, load, clear };
+  return {
+    experimentId,
+    dump,
+    loading,
+    error,
+    load,
+    clear,
+    preset,
+    presetError,
+    runLecturePreset,
+  };
 });

@@ -410,6 +410,57 @@ describe('the app in Chromium against the web preview', () => {
     await screenshot('translation-cache');
   });
 
+  it('runs the preset “isprime(49), as in the lecture” and walks through isprime', async () => {
+    const before = (await service.listHistory()).entries.length;
+    await page.locator('.tc-view button[data-action="lecture-preset"]').click();
+    const caption = page.locator('[data-testid="lecture-caption"]');
+    await caption.waitFor({ timeout: 120_000 });
+    expect((await service.listHistory()).entries.length).toBe(before + 1);
+    const saved = await latestExperiment();
+    expect(saved.spec.kernel).toEqual({ kind: 'workload', workload: 'lecture' });
+    expect(saved.spec.append).toBe('n=49');
+    expect(saved.runs.map((r) => r.technique)).toEqual(['native', 'binary-translation']);
+    const dump = await service.loadTranslationCache(saved.id);
+    const symbols = guestKernelSymbols('native');
+    const lo = symbols.get('lecture_isprime')!;
+    const hi = symbols.get('lecture_isprime_end')!;
+    const prime = symbols.get('lecture_isprime.prime')!;
+    const notPrime = symbols.get('lecture_isprime.not_prime')!;
+    expect(await page.inputValue('#tc-from')).toBe(`0x${lo.toString(16).padStart(8, '0')}`);
+    expect(await page.inputValue('#tc-to')).toBe(`0x${(hi - 1).toString(16).padStart(8, '0')}`);
+    const units = dump.fragments.filter((f) => f.guestEip >= lo && f.guestEip < hi);
+    const boxes = (): Promise<number[]> =>
+      page
+        .locator('.chain-diagram .tc-box')
+        .evaluateAll((gs) => gs.map((g) => Number(g.getAttribute('data-fragment'))));
+    const exitState = (key: string): Promise<string | null> =>
+      page.locator(`.chain-diagram .tc-exit[data-exit="${key}"]`).getAttribute('data-state');
+    // the first step: the first unit, its jge left open
+    const first = units[0]!;
+    await expect.poll(boxes).toEqual([first.id]);
+    const jge = first.exits.findIndex((x) => x.kind === 'jump' && x.target === prime);
+    expect(jge).toBeGreaterThanOrEqual(0);
+    expect(await exitState(`${first.id}:${jge}`)).toBe('open');
+    expect(await caption.innerText()).toMatch(/^Translation unit 1 .*jge to prime .* is left open/);
+    // to the end of isprime: four fragments, jz filled in to notPrime's, prime never translated
+    await page.locator('button[data-routine-step="last"]').click();
+    await expect.poll(() => boxes().then((b) => b.length)).toBe(4);
+    const notPrimeFragment = units.find((f) => f.guestEip === notPrime)!;
+    expect(notPrimeFragment).toBeDefined();
+    const withJz = units.find((f) => f.exits.some((x) => x.target === notPrime))!;
+    const jz = withJz.exits.findIndex((x) => x.target === notPrime);
+    expect(await exitState(`${withJz.id}:${jz}`)).toBe('chained');
+    expect(withJz.exits[jz]!.linkedTo).toBe(notPrimeFragment.id);
+    await page.locator('.tc-replay-exits summary').click();
+    expect(
+      await page.locator(`.tc-replay-exits li[data-exit="${withJz.id}:${jz}"]`).innerText(),
+    ).toContain(`filled in: jumps to #${notPrimeFragment.id}`);
+    expect(await caption.innerText()).toMatch(/prime \(0x[0-9a-f]{8}\) is never translated/);
+    await expect
+      .poll(() => page.locator('.tc-gaps tbody tr').first().getAttribute('data-gap'))
+      .toBe(String(prime));
+  });
+
   it('explains the lecture vocabulary in the glossary (F1)', async () => {
     await page.keyboard.press('F1');
     const dialog = page.locator('dialog.glossary-dialog');

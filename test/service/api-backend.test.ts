@@ -383,3 +383,25 @@ describe('the catalog', () => {
     });
   });
 });
+
+describe('kernelSymbols', () => {
+  it('answers the addresses of named labels of the native kernel, and refuses unknown ones', async () => {
+    const { guestKernelSymbols } = await import('../../src-main/host/guest-kernel');
+    const symbols = guestKernelSymbols('native');
+    expect(
+      await call({ method: 'kernelSymbols', names: ['lecture_isprime', 'lecture_isprime.prime'] }),
+    ).toEqual({
+      lecture_isprime: symbols.get('lecture_isprime'),
+      'lecture_isprime.prime': symbols.get('lecture_isprime.prime'),
+    });
+    expect(await refused({ method: 'kernelSymbols', names: ['lecture_isprime.primo'] })).toMatch(
+      /^the bundled kernel has no label 'lecture_isprime.primo' \(labels like it: .*lecture_isprime/,
+    );
+    expect(await refused({ method: 'kernelSymbols', names: [] })).toMatch(
+      /^invalid request: names/,
+    );
+    expect(await refused({ method: 'kernelSymbols', names: ['a b'] })).toMatch(
+      /^invalid request: names\.0: a label name/,
+    );
+  });
+});
