@@ -83,6 +83,9 @@ export function binaryTranslationRows(run: RunResult): BinaryTranslationRow[] {
     { label: 'fragments invalidated (guest wrote their code)', value: m.invalidations },
     { label: 'instructions retranslated into a callout', value: m.retranslations },
     { label: 'whole-cache flushes', value: m.flushes },
+    ...(m.directGateEntries === undefined
+      ? []
+      : [{ label: 'system calls through a direct gate (no trap)', value: m.directGateEntries }]),
     { label: 'callouts executed', value: calloutTotal(m) },
     { label: 'callouts by kind', value: describeCallouts(m) },
   ];

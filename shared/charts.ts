@@ -616,6 +616,20 @@ export function buildCharts(file: ResultsFile): ChartDefinition[] {
       'guest events per slice',
     ),
   );
+  if (file.runs.some((r) => r.binaryTranslation)) {
+    charts.push(
+      overTimeChart(
+        file,
+        'translation-over-time',
+        'Translation over time',
+        'Modeled cycles of binary translation’s own work (translating units, resolving ' +
+          'exits and lookups, invalidating) per slice: paid when code is first reached, ' +
+          'flat once the working set is in the translation cache.',
+        (slot) => slot.translationCycles ?? 0,
+        'translation cycles per slice',
+      ),
+    );
+  }
   return charts;
 }
 

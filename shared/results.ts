@@ -151,6 +151,9 @@ export const TimeSlotSchema = z.object({
   cycles,
   traps: count,
   guestEvents: count,
+  /** of the slot's cycles, those of binary translation's work (translating units, resolving
+   *  exits and lookups, invalidating): paid at the start, then flat (absent in older runs) */
+  translationCycles: cycles.optional(),
 });
 
 export const DivergenceSchema = z.object({
@@ -273,6 +276,9 @@ export const BinaryTranslationMetricsSchema = z.object({
   retranslations: count,
   /** whole-cache flushes: every fragment thrown away at once (a full cache, for one) */
   flushes: count,
+  /** software interrupts from user code (system calls) that entered the translated kernel
+   *  through a direct gate, with no trap into the hypervisor (absent in runs before it) */
+  directGateEntries: count.optional(),
 });
 
 export const RunResultSchema = z.object({

@@ -247,6 +247,24 @@ describe('the callouts chart', () => {
     expect(buildCharts(failed).map((c) => c.id)).not.toContain('callouts-by-kind');
   });
 
+  it('plots translation cycles per slice when a run translated, absent otherwise', () => {
+    expect(buildCharts(sampleResults()).map((c) => c.id)).not.toContain('translation-over-time');
+    const file = sampleResults({ withBinaryTranslation: true });
+    const bt = file.runs[btIndex]!;
+    const slots = bt.timeSeries.slots.map((s, i) => ({
+      ...s,
+      translationCycles: i === 0 ? 9200 : 0,
+    }));
+    file.runs[btIndex] = { ...bt, timeSeries: { ...bt.timeSeries, slots } };
+    const c = byId(buildCharts(file), 'translation-over-time');
+    expect(c.config.type).toBe('line');
+    expect(c.config.data.datasets[btIndex]!.data).toEqual(
+      slots.map((s) => ({ x: s.instructions, y: s.translationCycles })),
+    );
+    // runs from before the field was recorded plot 0
+    expect(c.config.data.datasets[0]!.data.every((p) => (p as { y: number }).y === 0)).toBe(true);
+  });
+
   it('has one bar group per callout kind and one bar per binary-translation run', () => {
     const file = sampleResults({ withParavirt: true, withBinaryTranslation: true });
     const c = byId(buildCharts(file), 'callouts-by-kind');

@@ -75,6 +75,29 @@ export interface DeliveryHook {
     errorCode: number | undefined,
     source: DeliverySource,
   ): boolean;
+  /**
+   * The hypervisor's own IDT entry for a software interrupt, when it points not into the
+   * hypervisor but straight at code that runs the guest's handler (a binary translator's
+   * fragment): the CPU then delivers through it without a trap. Undefined: intercept as usual.
+   */
+  directGate?(vector: number, source: DeliverySource): DirectGate | undefined;
+}
+
+/**
+ * A gate of the hypervisor's IDT into code of a less privileged ring than the hypervisor's
+ * (CPL 1), of trap type (IF kept), with the stack its TSS holds for that ring. The selectors
+ * name the guest's kernel segments, read at delivery as the CPU reads any descriptor; the
+ * hypervisor's shadow of them has DPL 1 (ring compression), so the DPL is not checked against
+ * `cpl`, and the code segment must still have the base the target was placed for. Delivered
+ * only from an outer ring.
+ */
+export interface DirectGate {
+  readonly cs: number;
+  readonly codeBase: number;
+  readonly eip: number;
+  readonly cpl: number;
+  readonly ss: number;
+  readonly esp: number;
 }
 
 /**
@@ -693,9 +716,61 @@ export class Cpu implements ByteSource {
    * becomes #DF by the rules of table 6-5; a fault while delivering #DF is a triple fault.
    */
   deliver(vector: number, errorCode: number | undefined, source: DeliverySource): void {
+    const gate = this.hook?.directGate?.(vector, source);
+    if (gate && this.deliverThroughDirectGate(gate)) {
+      this.observer?.delivered(vector, errorCode, source);
+      return;
+    }
     if (this.hook?.intercept(this, vector, errorCode, source)) return;
     this.deliverDirect(vector, errorCode, source);
   }
+
+  /**
+   * Deliver through a hypervisor's direct gate (SDM 6.12.1: the inter-privilege case, the
+   * outer SS:ESP, EFLAGS, CS and EIP pushed on the inner stack). A fault while pushing
+   * undoes it all and returns false: the event then traps to the hypervisor like any other
+   * (which fills its shadow tables and delivers it itself).
+   */
+  private deliverThroughDirectGate(g: DirectGate): boolean {
+    if (g.cpl >= this.cpl) return false;
+    const oldSs = this.segSel[SEG_SS]!;
+    const oldEsp = this.regs[4]!;
+    const savedCpl = this.cpl;
+    const savedSs = this.saveSegment(SEG_SS);
+    const flags = this.eflags;
+    const returnCs = this.segSel[SEG_CS]!;
+    let code: Descriptor;
+    try {
+      code = this.readDescriptor(g.cs);
+      const stack = this.readDescriptor(g.ss);
+      if (!isCode(code) || !descriptorPresent(code) || code.base !== g.codeBase) return false;
+      if (!isWritableData(stack) || !descriptorPresent(stack)) return false;
+      this.cpl = g.cpl;
+      this.loadSegmentCache(SEG_SS, g.ss, stack);
+      this.regs[4] = g.esp;
+      this.push(32, oldSs);
+      this.push(32, oldEsp);
+      this.push(32, flags);
+      this.push(32, returnCs);
+      this.push(32, this.eip);
+    } catch (e) {
+      this.cpl = savedCpl;
+      this.restoreSegment(SEG_SS, savedSs);
+      this.regs[4] = oldEsp;
+      if (e instanceof CpuException) return false;
+      throw e;
+    }
+    this.loadSegmentCache(SEG_CS, (g.cs & 0xfffc) | g.cpl, code);
+    this.cpl = g.cpl;
+    this.eip = g.eip;
+    this.systemFlags &= ~(FLAG_TF | FLAG_NT | FLAG_RF);
+    this.halted = false;
+    this.directDeliveries++;
+    return true;
+  }
+
+  /** events delivered through a hypervisor's direct gates */
+  directDeliveries = 0;
 
   /** set by a hypervisor around its own `deliverDirect` calls */
   deliveryFaultFilter: DeliveryFaultFilter | undefined;

@@ -75,7 +75,9 @@ export class RunMeter {
   droppedEvents = 0;
   private sliceInstructions: number;
   private readonly slots: TimeSlot[] = [];
-  private slotStart = { cycles: 0, traps: 0, guestEvents: 0 };
+  private slotStart = { cycles: 0, traps: 0, guestEvents: 0, translationCycles: 0 };
+  /** cycles charged to kinds of the translation category so far (binary translation) */
+  private translationCycles = 0;
   /** instruction forms' cost kinds, by form id */
   private readonly formKinds: readonly string[];
 
@@ -106,6 +108,7 @@ export class RunMeter {
   charge(kind: string, count = 1): number {
     const cycles = this.unit(kind) * count;
     this.ledger.set(kind, (this.ledger.get(kind) ?? 0) + count);
+    if (costKind(kind).category === 'translation') this.translationCycles += cycles;
     this.machine.cpu.cycles += cycles;
     return cycles;
   }
@@ -212,11 +215,13 @@ export class RunMeter {
       cycles: cpu.cycles - this.slotStart.cycles,
       traps: this.trapCount - this.slotStart.traps,
       guestEvents: this.guestEventCount - this.slotStart.guestEvents,
+      translationCycles: this.translationCycles - this.slotStart.translationCycles,
     });
     this.slotStart = {
       cycles: cpu.cycles,
       traps: this.trapCount,
       guestEvents: this.guestEventCount,
+      translationCycles: this.translationCycles,
     };
     if (this.slots.length > MAX_TIME_SLOTS) {
       // merge neighbours: deterministic, and the series keeps covering the whole run
@@ -231,6 +236,7 @@ export class RunMeter {
                 cycles: a.cycles + b.cycles,
                 traps: a.traps + b.traps,
                 guestEvents: a.guestEvents + b.guestEvents,
+                translationCycles: (a.translationCycles ?? 0) + (b.translationCycles ?? 0),
               }
             : a,
         );

@@ -54,6 +54,7 @@ const KERNELS: readonly KernelCase[] = [
   { name: 'triple', end: { kind: 'triple-fault' } },
   { name: 'halt', end: { kind: 'halted' }, timeoutMs: 1500 },
   { name: 'smc', end: { kind: 'exit', value: EXIT_OK } },
+  { name: 'idtgate', end: { kind: 'exit', value: EXIT_OK } },
 ];
 
 /** The kernel's image, assembled by nasm (the reference); our assembler must agree. */

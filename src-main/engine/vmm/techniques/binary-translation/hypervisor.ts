@@ -28,6 +28,7 @@ import {
   type Cpu,
   type DeliveryHook,
   type DeliverySource,
+  type DirectGate,
   TripleFault,
 } from '../../../machine/cpu';
 import { CpuException, VECTOR, VECTOR_NAMES } from '../../../machine/exceptions';
@@ -52,6 +53,13 @@ import { executeForGuest, type GuestExecution, MAX_ATTEMPTS } from '../../guest-
 import {
   type CompiledCodeFragment,
   DELIVER_STUB,
+  GATE_ESP1,
+  GATE_SLOTS,
+  GATE_SS1,
+  GATE_STUB_BYTES,
+  GATE_STUBS,
+  GATE_TARGETS,
+  GUEST_TSS,
   type JumpSite,
   PENDING_HOOK,
   RET_STUB,
@@ -103,6 +111,30 @@ export interface BinaryTranslationTally extends TranslatorStatistics {
   invalidations: number;
   retranslations: number;
   flushes: number;
+  directGateEntries: number;
+}
+
+/**
+ * A direct gate: the hypervisor's IDT entry for a vector user code raises with `int`, pointing
+ * straight at the fragment of the guest's handler (through an entry stub that clears the
+ * virtual IF, for an interrupt gate), so that a system call enters the translated kernel
+ * without a world switch — the lecture's "it does not incur context switch penalties" (§6).
+ * It stands for the guest's gate as read when armed: the frame holding that gate is traced
+ * (write-protected like translated code); a write that changes it, a new IDTR or new paging
+ * (a CR0/CR3/CR4 load, invlpg) after which the guest's gate is no longer at that place, or
+ * the fragment's invalidation disarms it; the next such int then traps and arms it again.
+ */
+interface ArmedGate {
+  readonly vector: number;
+  /** the guest's gate descriptor, its two dwords */
+  readonly low: number;
+  readonly high: number;
+  /** guest-physical address of the gate descriptor, and its frame (traced) */
+  readonly phys: number;
+  readonly frame: number;
+  readonly fragment: CompiledCodeFragment;
+  /** where the CPU enters the cache: an entry stub (interrupt gate) or the fragment */
+  readonly entry: number;
 }
 
 export class BinaryTranslationHypervisor implements DeliveryHook, GuestExecution {
@@ -139,6 +171,10 @@ export class BinaryTranslationHypervisor implements DeliveryHook, GuestExecution
   private retranslations = 0;
   /** writes the hypervisor let through to protected pages (page tables, translated code) */
   private protectedWrites = 0;
+  /** direct gates by vector, and their entry-stub slots */
+  private readonly gates = new Map<number, ArmedGate>();
+  private readonly gateSlots = new Map<number, number>();
+  private guestTssSlot = 0;
 
   constructor(
     readonly machine: Machine,
@@ -230,7 +266,10 @@ export class BinaryTranslationHypervisor implements DeliveryHook, GuestExecution
     try {
       this.pullFlags();
       this.vcpu.syncFromCpu();
+      // a direct gate enters the cache at CPL 1 without the hypervisor: kernel code again
+      if (cpu.cpl === 1 && this.tc.inWindow(cpu.eip)) this.vcpu.cpl = 0;
       const start = cpu.insnStart;
+      const fromUser = source === 'software' && cpu.cpl === 3;
       if (source === 'software' && this.tc.inWindow(start)) {
         this.callout(start);
       } else if (source === 'external') {
@@ -253,11 +292,143 @@ export class BinaryTranslationHypervisor implements DeliveryHook, GuestExecution
       }
       this.dispatch();
       this.tc.applySeams();
+      if (fromUser && this.vcpu.cpl === 0) this.armGate(vector);
       this.pushFlags();
+      this.syncGateStack();
     } finally {
       this.handling = false;
     }
     return true;
+  }
+
+  // ---- direct gates -----------------------------------------------------------------------------
+  /** The CPU asks before it traps a software interrupt: through a direct gate, if armed. */
+  directGate(vector: number, source: DeliverySource): DirectGate | undefined {
+    if (this.handling || source !== 'software' || this.cpu.cpl !== 3) return undefined;
+    const g = this.gates.get(vector);
+    if (!g) return undefined;
+    if (!g.fragment.valid) {
+      this.disarm(g);
+      return undefined;
+    }
+    // user code runs with the real IF set and IOPL 0: what the CPU pushes is the guest's
+    // flags only while the virtual ones are the same (else the hypervisor builds the frame)
+    const tc = this.tc;
+    if (tc.read32(VIRTUAL_IF) !== FLAG_IF || tc.read32(VIRTUAL_IOPL) !== 0) return undefined;
+    const ss = tc.read32(GATE_SS1);
+    if ((ss & 0xfffc) === 0) return undefined;
+    return {
+      cs: this.cacheCs,
+      codeBase: 0,
+      eip: g.entry,
+      cpl: 1,
+      ss,
+      esp: tc.read32(GATE_ESP1),
+    };
+  }
+
+  /**
+   * User code's `int vector` was just delivered to the guest's handler, which the CPU is about
+   * to run from the cache: arm a direct gate for it when the guest's gate allows one (a
+   * present 32-bit interrupt or trap gate of DPL 3 into the kernel code segment the cache is
+   * translated for, flat, with a TSS to take the stack from).
+   */
+  private armGate(vector: number): void {
+    const cpu = this.cpu;
+    const vcpu = this.vcpu;
+    const known = this.gates.get(vector);
+    if (known) {
+      if (known.fragment.valid) return;
+      this.disarm(known);
+    }
+    if (vector * 8 + 7 > vcpu.idtrLimit || this.guestTss() === 0) return;
+    const f = this.tc.fragmentAt(cpu.eip);
+    if (!f?.valid || f.tcStart !== cpu.eip) return;
+    const at = (vcpu.idtrBase + vector * 8) >>> 0;
+    const phys = this.codePhysical(at);
+    if (phys === undefined || phys + 8 > this.machine.guestMemoryBytes || (phys & 7) !== 0) return;
+    const memory = this.machine.memory;
+    const low = memory.read32(phys);
+    const high = memory.read32(phys + 4);
+    const type = (high >>> 8) & 0x1f;
+    const selector = low >>> 16;
+    const offset = ((high & 0xffff0000) | (low & 0xffff)) >>> 0;
+    if ((type !== 0x0e && type !== 0x0f) || (high & 0x8000) === 0) return;
+    if (((high >>> 13) & 3) !== 3 || (selector & 0xfffc) !== this.cacheCs) return;
+    if (offset !== f.guestEip) return;
+    let entry = f.tcStart;
+    if (type === 0x0e) {
+      // an interrupt gate clears IF: the entry stub clears the virtual one (the real gate is
+      // of trap type; no interrupt is taken in the stub, which starts no guest instruction)
+      let slot = this.gateSlots.get(vector);
+      if (slot === undefined) {
+        slot = this.gateSlots.size;
+        if (slot >= GATE_SLOTS) return;
+        this.gateSlots.set(vector, slot);
+        const stub = GATE_STUBS + slot * GATE_STUB_BYTES;
+        this.tc.writeBytes(stub, [
+          ...encode('mov', [absolute(VIRTUAL_IF), immediate32(0)], stub).bytes,
+          ...encode('jmp', [absolute(GATE_TARGETS + slot * 4)], stub).bytes,
+        ]);
+      }
+      this.tc.write32(GATE_TARGETS + slot * 4, f.tcStart);
+      entry = GATE_STUBS + slot * GATE_STUB_BYTES;
+    }
+    const frame = phys >>> PAGE_SHIFT;
+    this.shadow.protectCode(frame);
+    this.gates.set(vector, { vector, low, high, phys, frame, fragment: f, entry });
+  }
+
+  private disarm(g: ArmedGate): void {
+    if (this.gates.get(g.vector) !== g) return;
+    this.gates.delete(g.vector);
+    this.shadow.unprotectCode(g.frame);
+  }
+
+  /**
+   * The guest's IDT may have moved (a new IDTR) or be mapped elsewhere (new paging, an invlpg):
+   * a gate stays armed where the guest's gate descriptor is still the one it was armed from,
+   * at the same guest-physical place (its frame is traced, so its bytes are the same).
+   */
+  private revalidateGates(): void {
+    const vcpu = this.vcpu;
+    for (const g of [...this.gates.values()]) {
+      const inside = g.vector * 8 + 7 <= vcpu.idtrLimit;
+      const at = (vcpu.idtrBase + g.vector * 8) >>> 0;
+      if (!inside || this.codePhysical(at) !== g.phys) this.disarm(g);
+    }
+  }
+
+  /** The linear base of the guest's TSS when it is a 32-bit one holding SS0:ESP0, else 0. */
+  private guestTss(): number {
+    const v = this.vcpu;
+    const busyOrAvailable32 = v.trType === 9 || v.trType === 11;
+    return v.trSel !== 0 && busyOrAvailable32 && v.trLimit >= 11 ? v.trBase >>> 0 : 0;
+  }
+
+  /**
+   * Leaving the hypervisor: the TSS base the fragments' returns to user code read, and, when
+   * the guest is about to run user code now, the gates' stack (what those returns copy).
+   */
+  private syncGateStack(): void {
+    const tss = this.guestTss();
+    if (tss !== this.guestTssSlot) {
+      this.guestTssSlot = tss;
+      this.tc.write32(GUEST_TSS, tss);
+    }
+    if (this.vcpu.cpl !== 3) return;
+    const esp = tss === 0 ? undefined : this.guestRead32(tss + 4);
+    const ss = tss === 0 ? undefined : this.guestRead32(tss + 8);
+    this.tc.write32(GATE_ESP1, esp ?? 0);
+    this.tc.write32(GATE_SS1, esp === undefined || ss === undefined ? 0 : ss & 0xffff);
+  }
+
+  /** A dword of guest memory at a kernel linear address (undefined: not mapped). */
+  private guestRead32(linear: number): number | undefined {
+    if (((linear >>> 0) & 0xfff) > 0xffc) return undefined;
+    const phys = this.codePhysical(linear >>> 0);
+    if (phys === undefined || phys + 4 > this.machine.guestMemoryBytes) return undefined;
+    return this.machine.memory.read32(phys);
   }
 
   // ---- running the guest kernel from the cache -------------------------------------------------
@@ -385,7 +556,9 @@ export class BinaryTranslationHypervisor implements DeliveryHook, GuestExecution
 
   private flush(): void {
     this.tc.flush();
+    // every traced frame is ordinary memory again, the gates' with the rest
     this.shadow.unprotectAllCode();
+    this.gates.clear();
   }
 
   // ---- reading guest code ---------------------------------------------------------------------
@@ -509,7 +682,12 @@ export class BinaryTranslationHypervisor implements DeliveryHook, GuestExecution
           if (insn?.form.op === 'mov-to-cr' && insn.reg === 3) work.push(['vmm.shadowSwitch', 1]);
           this.calloutWork(`emulate:${insn ? trapCause(cpu, insn) : '#UD'}`, 'emulate', work);
         }
+        const v = this.vcpu;
+        const before = [v.cr0, v.cr3, v.cr4, v.idtrBase, v.idtrLimit];
         executeForGuest(this, true, insn);
+        const after = [v.cr0, v.cr3, v.cr4, v.idtrBase, v.idtrLimit];
+        if (insn?.form.mnemonic === 'invlpg' || after.some((x, i) => x !== before[i]))
+          this.revalidateGates();
         return;
       }
     }
@@ -554,7 +732,10 @@ export class BinaryTranslationHypervisor implements DeliveryHook, GuestExecution
         return;
       case 'write-protected':
         if (r.code) {
-          this.trap('#PF write to translated code', 'shadowSync', [['vmm.emulate', 1]]);
+          const traced = this.tc.fragmentsOf(r.frame).some((f) => f.valid)
+            ? '#PF write to translated code'
+            : '#PF write to a traced IDT gate';
+          this.trap(traced, 'shadowSync', [['vmm.emulate', 1]]);
         } else {
           this.trap(
             r.pageTable ? '#PF page-table write' : '#PF write (CR0.WP clear)',
@@ -633,6 +814,10 @@ export class BinaryTranslationHypervisor implements DeliveryHook, GuestExecution
    *  (self-modifying or freshly loaded code then runs as it is now). */
   private codeWritten(frame: number): void {
     const memory = this.machine.memory;
+    for (const g of [...this.gates.values()]) {
+      if (g.frame !== frame) continue;
+      if (memory.read32(g.phys) !== g.low || memory.read32(g.phys + 4) !== g.high) this.disarm(g);
+    }
     const running = this.tc.fragmentAt(this.cpu.insnStart);
     for (const f of this.tc.fragmentsOf(frame)) {
       if (!f.valid) continue;
@@ -732,9 +917,20 @@ export class BinaryTranslationHypervisor implements DeliveryHook, GuestExecution
       invalidations: t.invalidations,
       retranslations: this.retranslations,
       flushes: t.flushes,
+      directGateEntries: this.cpu.directDeliveries,
     };
   }
 }
+
+const absolute = (disp: number) =>
+  ({
+    type: 'mem',
+    size: 32,
+    scale: 1,
+    disp: { value: disp | 0, relocatable: false },
+  }) as const;
+const immediate32 = (value: number) =>
+  ({ type: 'imm', value: { value, relocatable: false }, size: 32, strict: true }) as const;
 
 function decodeAt(source: { byteAt(offset: number): number }, eip: number): DecodeResult {
   return decode(source, eip);

@@ -39,6 +39,10 @@ export const PENDING_HOOK = WINDOW_BASE;
 export const RETURN_TAGS = WINDOW_BASE + 0x400;
 export const RETURN_TARGETS = WINDOW_BASE + 0x800;
 export const RETURN_ENTRIES = 256;
+/** the linear base of the guest's TSS (0 while it has none the direct gates can use), and,
+ *  indexed by gate slot, the cache address an interrupt gate's entry stub jumps to */
+export const GUEST_TSS = WINDOW_BASE + 4;
+export const GATE_TARGETS = WINDOW_BASE + 0xc00;
 /** the virtual IF (0 or 0x200) and IOPL (IOPL << 12), as EFLAGS bits */
 export const VIRTUAL_IF = WINDOW_BASE + PAGE;
 export const VIRTUAL_IOPL = WINDOW_BASE + PAGE + 4;
@@ -47,8 +51,17 @@ export const SCRATCH0 = WINDOW_BASE + PAGE + 8;
 export const SCRATCH1 = WINDOW_BASE + PAGE + 12;
 /** where an inline return puts its target for the indirect jmp that leaves */
 export const RETURN_TARGET = WINDOW_BASE + PAGE + 16;
+/** the stack of a direct gate (the hypervisor's TSS.SS1:ESP1): the guest's TSS.SS0:ESP0,
+ *  copied by every return to guest user code (SS 0: no usable stack, no direct gate) */
+export const GATE_ESP1 = WINDOW_BASE + PAGE + 20;
+export const GATE_SS1 = WINDOW_BASE + PAGE + 24;
 export const RET_STUB = WINDOW_BASE + 2 * PAGE;
 export const DELIVER_STUB = WINDOW_BASE + 2 * PAGE + 16;
+/** entry stubs of direct gates for the guest's interrupt gates: the virtual IF cleared, then
+ *  `jmp [GATE_TARGETS + 4 × slot]` (16 bytes each) */
+export const GATE_STUBS = WINDOW_BASE + 2 * PAGE + 0x100;
+export const GATE_STUB_BYTES = 16;
+export const GATE_SLOTS = 240;
 const ARENA_START = WINDOW_BASE + 3 * PAGE;
 const ARENA_END = WINDOW_BASE + TC_AREA_BYTES;
 /** pages of the window that the guest kernel's fragments may write */

@@ -20,6 +20,9 @@ import { type IsaVariant, privilegeOn } from '../../../isa/types';
 import {
   type Callout,
   FALL_THROUGH_BYTES,
+  GATE_ESP1,
+  GATE_SS1,
+  GUEST_TSS,
   type JumpSite,
   PENDING_HOOK,
   type Placement,
@@ -182,11 +185,12 @@ export function planAt(gi: GuestInstruction, isa: IsaVariant, context: Translati
   const plan = planFor(gi.insn, isa);
   if (plan === 'ident' && context.adaptive.has(gi.eip)) return 'adaptive';
   // the inline sequences reach the monitor's data page with DS: flat addresses only
-  if (
-    !context.flatData &&
-    (plan === 'cli' || plan === 'sti' || plan === 'pushfd' || plan === 'popfd')
-  )
-    return 'emulate';
+  if (!context.flatData) {
+    if (plan === 'cli' || plan === 'sti' || plan === 'pushfd' || plan === 'popfd') return 'emulate';
+    if (plan === 'iret') return 'emulate';
+    // the target cache too: the lookup callout finds the target instead
+    if (plan === 'return' || plan === 'indirect') return 'lookup';
+  }
   return plan;
 }
 
@@ -194,7 +198,8 @@ export function planAt(gi: GuestInstruction, isa: IsaVariant, context: Translati
 export interface TranslationContext {
   /** guest instructions adaptive translation has made callouts */
   readonly adaptive: ReadonlySet<number>;
-  /** the guest kernel's DS has base 0 (else cli, sti, pushfd and popfd are callouts) */
+  /** the guest kernel's DS has base 0 (else cli, sti, pushfd, popfd and iret are callouts,
+   *  and returns and indirect jumps are looked up by the callout, not inline) */
   readonly flatData: boolean;
 }
 
@@ -552,6 +557,19 @@ export function compileUnit(
         emit('mov', [reg('eax'), at('esp', 8)]);
         emit('and', [reg('eax'), imm(0x3000)]);
         emit('mov', [abs(VIRTUAL_IOPL), reg('eax')]);
+        // the stack of the direct gates for user code's software interrupts: the guest's
+        // TSS.SS0:ESP0 as it is now (the kernel sets them before returning, as on hardware)
+        emit('mov', [reg('eax'), abs(GUEST_TSS)]);
+        emit('test', [reg('eax'), reg('eax')]);
+        const jzAt = bytes.length;
+        emit('jz', [{ type: 'imm', value: { value: here() + 2, relocatable: false } }]);
+        emit('mov', [reg('eax'), at('eax', 4)]);
+        emit('mov', [abs(GATE_ESP1), reg('eax')]);
+        emit('mov', [reg('eax'), abs(GUEST_TSS)]);
+        emit('mov', [reg('eax'), at('eax', 8)]);
+        emit('and', [reg('eax'), imm(0xffff)]);
+        emit('mov', [abs(GATE_SS1), reg('eax')]);
+        bytes[jzAt + 1] = bytes.length - (jzAt + 2);
         emit('mov', [reg('eax'), abs(SCRATCH0)]);
         emit('iretd', []);
         bytes[jneAt + 1] = bytes.length - (jneAt + 2);
