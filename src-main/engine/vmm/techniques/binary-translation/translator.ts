@@ -395,6 +395,30 @@ export function compileUnit(
   const pendingCheck = (): void => {
     emit('call', [abs(PENDING_HOOK)]);
   };
+  /**
+   * The guest target in EAX (the guest's EAX saved in SCRATCH0) looked up in the target cache:
+   * lea sums the entry's negated tag with the target and jecxz takes the hit, so no flag
+   * changes; on a hit the fragment's address is left in RETURN_TARGET and EAX, ECX are the
+   * guest's again; a miss restores them and is the lookup callout `name`.
+   */
+  const targetCacheLookup = (guestEip: number, name: string): void => {
+    emit('mov', [abs(SCRATCH1), reg('ecx')]);
+    emit('movzx', [reg('ecx'), reg('al')]);
+    emit('mov', [reg('ecx'), scaled('ecx', RETURN_TAGS)]);
+    emit('lea', [reg('ecx'), sum('ecx', 'eax', 0)]);
+    const jecxzAt = bytes.length;
+    emit('jecxz', [{ type: 'imm', value: { value: here() + 2, relocatable: false } }]);
+    emit('mov', [reg('ecx'), abs(SCRATCH1)]);
+    emit('mov', [reg('eax'), abs(SCRATCH0)]);
+    callouts.push([here(), { kind: 'emulate', guestEip, name }]);
+    bytes.push(...CALLOUT_BYTES);
+    bytes[jecxzAt + 1] = bytes.length - (jecxzAt + 2);
+    emit('movzx', [reg('ecx'), reg('al')]);
+    emit('mov', [reg('ecx'), scaled('ecx', RETURN_TARGETS)]);
+    emit('mov', [abs(RETURN_TARGET), reg('ecx')]);
+    emit('mov', [reg('ecx'), abs(SCRATCH1)]);
+    emit('mov', [reg('eax'), abs(SCRATCH0)]);
+  };
 
   const list = unit.instructions;
   let pendingAfterNext = false;
@@ -490,25 +514,7 @@ export function compileUnit(
         const call = insn!.form.flow === 'call-indirect';
         emit('mov', [abs(SCRATCH0), reg('eax')]);
         bytes.push(...loadTargetIntoEax(gi, insn!));
-        emit('mov', [abs(SCRATCH1), reg('ecx')]);
-        emit('movzx', [reg('ecx'), reg('al')]);
-        emit('mov', [reg('ecx'), scaled('ecx', RETURN_TAGS)]);
-        emit('lea', [reg('ecx'), sum('ecx', 'eax', 0)]);
-        const jecxzAt = bytes.length;
-        emit('jecxz', [{ type: 'imm', value: { value: here() + 2, relocatable: false } }]);
-        emit('mov', [reg('ecx'), abs(SCRATCH1)]);
-        emit('mov', [reg('eax'), abs(SCRATCH0)]);
-        callouts.push([
-          here(),
-          { kind: 'emulate', guestEip: gi.eip, name: call ? 'lookup:call' : 'lookup:jmp' },
-        ]);
-        bytes.push(...CALLOUT_BYTES);
-        bytes[jecxzAt + 1] = bytes.length - (jecxzAt + 2);
-        emit('movzx', [reg('ecx'), reg('al')]);
-        emit('mov', [reg('ecx'), scaled('ecx', RETURN_TARGETS)]);
-        emit('mov', [abs(RETURN_TARGET), reg('ecx')]);
-        emit('mov', [reg('ecx'), abs(SCRATCH1)]);
-        emit('mov', [reg('eax'), abs(SCRATCH0)]);
+        targetCacheLookup(gi.eip, call ? 'lookup:call' : 'lookup:jmp');
         if (call) emit('push', [imm(next, 32)]);
         emit('jmp', [abs(RETURN_TARGET)]);
         break;
@@ -516,26 +522,10 @@ export function compileUnit(
       case 'return': {
         // the return-target cache (the monitor's read-only page: 256 guest return addresses,
         // negated, and their fragments, indexed by the address's low byte), without touching
-        // the flags or the stack below ESP: lea sums the negated tag with the address, jecxz
-        // takes the hit; a miss is the lookup callout, which fills the entry
+        // the flags or the stack below ESP; a miss is the lookup callout, which fills the entry
         emit('mov', [abs(SCRATCH0), reg('eax')]);
         emit('mov', [reg('eax'), at('esp')]);
-        emit('mov', [abs(SCRATCH1), reg('ecx')]);
-        emit('movzx', [reg('ecx'), reg('al')]);
-        emit('mov', [reg('ecx'), scaled('ecx', RETURN_TAGS)]);
-        emit('lea', [reg('ecx'), sum('ecx', 'eax', 0)]);
-        const jecxzAt = bytes.length;
-        emit('jecxz', [{ type: 'imm', value: { value: here() + 2, relocatable: false } }]);
-        emit('mov', [reg('ecx'), abs(SCRATCH1)]);
-        emit('mov', [reg('eax'), abs(SCRATCH0)]);
-        callouts.push([here(), { kind: 'emulate', guestEip: gi.eip, name: 'lookup:ret' }]);
-        bytes.push(...CALLOUT_BYTES);
-        bytes[jecxzAt + 1] = bytes.length - (jecxzAt + 2);
-        emit('movzx', [reg('ecx'), reg('al')]);
-        emit('mov', [reg('ecx'), scaled('ecx', RETURN_TARGETS)]);
-        emit('mov', [abs(RETURN_TARGET), reg('ecx')]);
-        emit('mov', [reg('ecx'), abs(SCRATCH1)]);
-        emit('mov', [reg('eax'), abs(SCRATCH0)]);
+        targetCacheLookup(gi.eip, 'lookup:ret');
         emit('lea', [reg('esp'), sum('esp', 'none', 4)]);
         emit('jmp', [abs(RETURN_TARGET)]);
         break;
