@@ -49,7 +49,13 @@ import { ShadowPageTables } from '../../shadow-paging/shadow-page-tables';
 import { chargeNestedWork, ShadowWriteWindow } from '../../shadow-paging/write-window';
 import { GuestNotVirtualizable } from '../../technique';
 import { VirtualCpu } from '../../virtual-cpu';
-import { executeForGuest, type GuestExecution, MAX_ATTEMPTS } from '../../guest-instruction';
+import { executeForGuest, MAX_ATTEMPTS } from '../../guest-instruction';
+import {
+  chargeTrap,
+  handleShadowPageFault,
+  type ShadowFaultHost,
+  type TrapWork,
+} from '../../shadow-paging/shadow-fault';
 import {
   type CompiledCodeFragment,
   DELIVER_STUB,
@@ -137,7 +143,7 @@ interface ArmedGate {
   readonly entry: number;
 }
 
-export class BinaryTranslationHypervisor implements DeliveryHook, GuestExecution {
+export class BinaryTranslationHypervisor implements DeliveryHook, ShadowFaultHost {
   readonly technique = 'binary translation';
   readonly vcpu: VirtualCpu;
   readonly shadow: ShadowPageTables;
@@ -707,56 +713,24 @@ export class BinaryTranslationHypervisor implements DeliveryHook, GuestExecution
 
   // ---- page faults ------------------------------------------------------------------------------
   private pageFault(linear: number, errorCode: number): void {
-    const cpu = this.cpu;
-    const write = (errorCode & 2) !== 0;
-    const user = (errorCode & 4) !== 0;
-    const r = this.shadow.resolve(linear, write, user, this.vcpu.paging);
-    switch (r.kind) {
-      case 'mapped':
-        this.trap('#PF hidden', 'shadowFill', [['vmm.shadowFill', 1]]);
-        cpu.instructions--;
-        return;
-      case 'guest-fault':
-        if (!user && this.tc.inWindow(linear)) {
+    handleShadowPageFault(this, linear, errorCode, {
+      beforeGuestFault: (at, user) => {
+        if (!user && this.tc.inWindow(at)) {
           this.notVirtualizable(
-            `the guest kernel accessed 0x${hex(linear)} at EIP=0x${hex(this.guestAddress(cpu.insnStart))}: ` +
+            `the guest kernel accessed 0x${hex(at)} at EIP=0x${hex(this.guestAddress(this.cpu.insnStart))}: ` +
               'the top 4 MiB of the address space belong to the translation cache (as to VMware’s monitor)',
           );
         }
-        this.trap('#PF true', 'shadowFill', [
-          ['vmm.shadowFill', 1],
-          ['vmm.reflect', 1],
-        ]);
-        this.vcpu.cr2 = linear;
-        this.reflect(VECTOR.PF, r.errorCode, 'exception');
-        return;
-      case 'write-protected':
-        if (r.code) {
-          const traced = this.tc.fragmentsOf(r.frame).some((f) => f.valid)
-            ? '#PF write to translated code'
-            : '#PF write to a traced IDT gate';
-          this.trap(traced, 'shadowSync', [['vmm.emulate', 1]]);
-        } else {
-          this.trap(
-            r.pageTable ? '#PF page-table write' : '#PF write (CR0.WP clear)',
-            'shadowSync',
-            [
-              ['vmm.emulate', 1],
-              ['vmm.shadowSync', r.pageTable ? 1 : 0],
-            ],
-          );
-        }
+      },
+      tracedWriteCause: (frame) =>
+        this.tc.fragmentsOf(frame).some((f) => f.valid)
+          ? '#PF write to translated code'
+          : '#PF write to a traced IDT gate',
+      beforeProtectedWrite: (pageTable, traced) => {
         this.protectedWrites++;
-        if (r.pageTable || r.code) this.adaptOn(cpu.insnStart);
-        this.writes.openWrite(linear, r.frame, r.pageTable, r.code);
-        executeForGuest(this, false);
-        return;
-      case 'unassigned-write':
-        this.trap('#PF unassigned write', 'emulate', [['vmm.emulate', 1]]);
-        this.writes.openDiscardedWrite(linear);
-        executeForGuest(this, false);
-        return;
-    }
+        if (pageTable || traced) this.adaptOn(this.cpu.insnStart);
+      },
+    });
   }
 
   resolveNested(e: CpuException, savedCr2: number): boolean {
@@ -878,17 +852,8 @@ export class BinaryTranslationHypervisor implements DeliveryHook, GuestExecution
   }
 
   // ---- accounting -------------------------------------------------------------------------------
-  private trap(
-    cause: string,
-    handler: HandlerName,
-    work: readonly (readonly [string, number])[],
-  ): void {
-    this.meter.runHandler(this.handlers.dispatch);
-    this.meter.trap(
-      cause,
-      [['vmm.worldSwitch', 1], ...work.filter(([, n]) => n > 0)],
-      this.handlers[handler],
-    );
+  trap(cause: string, handler: HandlerName, work: TrapWork): void {
+    chargeTrap(this.meter, this.handlers.dispatch, cause, this.handlers[handler], work);
   }
 
   /** A callout from the cache: no world switch, the monitor's entry and the work it did. */

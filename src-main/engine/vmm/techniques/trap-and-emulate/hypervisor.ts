@@ -29,7 +29,13 @@ import { ShadowPageTables } from '../../shadow-paging/shadow-page-tables';
 import { chargeNestedWork, ShadowWriteWindow } from '../../shadow-paging/write-window';
 import { SilentSensitiveWatch } from './silent-sensitive';
 import { VirtualCpu } from '../../virtual-cpu';
-import { executeForGuest, type GuestExecution } from '../../guest-instruction';
+import { executeForGuest } from '../../guest-instruction';
+import {
+  chargeTrap,
+  handleShadowPageFault,
+  type ShadowFaultHost,
+  type TrapWork,
+} from '../../shadow-paging/shadow-fault';
 
 const HANDLERS = [
   ['dispatch', 512],
@@ -41,7 +47,7 @@ const HANDLERS = [
 ] as const;
 type HandlerName = (typeof HANDLERS)[number][0];
 
-export class TrapAndEmulateHypervisor implements DeliveryHook, GuestExecution {
+export class TrapAndEmulateHypervisor implements DeliveryHook, ShadowFaultHost {
   readonly technique = 'trap-and-emulate';
   readonly vcpu: VirtualCpu;
   readonly shadow: ShadowPageTables;
@@ -130,36 +136,7 @@ export class TrapAndEmulateHypervisor implements DeliveryHook, GuestExecution {
 
   // ---- page faults ------------------------------------------------------------------------------
   private pageFault(linear: number, errorCode: number): void {
-    const write = (errorCode & 2) !== 0;
-    const user = (errorCode & 4) !== 0;
-    const r = this.shadow.resolve(linear, write, user, this.vcpu.paging);
-    switch (r.kind) {
-      case 'mapped':
-        this.trap('#PF hidden', 'shadowFill', [['vmm.shadowFill', 1]]);
-        this.uncount();
-        return;
-      case 'guest-fault':
-        this.trap('#PF true', 'shadowFill', [
-          ['vmm.shadowFill', 1],
-          ['vmm.reflect', 1],
-        ]);
-        this.vcpu.cr2 = linear;
-        this.reflect(VECTOR.PF, r.errorCode, 'exception');
-        return;
-      case 'write-protected':
-        this.trap(r.pageTable ? '#PF page-table write' : '#PF write (CR0.WP clear)', 'shadowSync', [
-          ['vmm.emulate', 1],
-          ['vmm.shadowSync', r.pageTable ? 1 : 0],
-        ]);
-        this.writes.openWrite(linear, r.frame, r.pageTable);
-        executeForGuest(this, false);
-        return;
-      case 'unassigned-write':
-        this.trap('#PF unassigned write', 'emulate', [['vmm.emulate', 1]]);
-        this.writes.openDiscardedWrite(linear);
-        executeForGuest(this, false);
-        return;
-    }
+    handleShadowPageFault(this, linear, errorCode);
   }
 
   /**
@@ -210,25 +187,8 @@ export class TrapAndEmulateHypervisor implements DeliveryHook, GuestExecution {
   }
 
   // ---- accounting ---------------------------------------------------------------------------
-  private trap(
-    cause: string,
-    handler: HandlerName,
-    work: readonly (readonly [string, number])[],
-  ): void {
-    this.meter.runHandler(this.handlers.dispatch);
-    this.meter.trap(
-      cause,
-      [['vmm.worldSwitch', 1], ...work.filter(([, n]) => n > 0)],
-      this.handlers[handler],
-    );
-  }
-
-  /**
-   * The trapped attempt did not retire a guest instruction: it restarts (a hidden fault) or
-   * the hypervisor executed it (counted then). Its exception's cost stays charged.
-   */
-  private uncount(): void {
-    this.cpu.instructions--;
+  trap(cause: string, handler: HandlerName, work: TrapWork): void {
+    chargeTrap(this.meter, this.handlers.dispatch, cause, this.handlers[handler], work);
   }
 }
 
