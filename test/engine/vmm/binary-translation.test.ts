@@ -5,7 +5,6 @@
 // (n=1000 minus n=0), code written after it was translated runs as written, and the overheads
 // have the shapes of Adams & Agesen (ASPLOS 2006) on the p4-2006 profile.
 
-import { readdirSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type ExperimentSpec, type RunResult, SPEC_DEFAULTS } from '../../../shared/results';
 import { runExperiment } from '../../../src-main/engine/experiment';
@@ -16,7 +15,6 @@ import { multibootCommandLine } from '../../../src-main/engine/machine/multiboot
 import { applyEquivalence } from '../../../src-main/engine/metrics/equivalence';
 import { RunMeter } from '../../../src-main/engine/metrics/meter';
 import { requireProfile } from '../../../src-main/engine/metrics/profiles';
-import { sha256Hex } from '../../../src-main/engine/metrics/sha256';
 import { listTechniques, requireTechnique } from '../../../src-main/engine/vmm';
 import { HYPERVISOR_BYTES } from '../../../src-main/engine/vmm/hypervisor-memory';
 import { reservedArea } from '../../../src-main/engine/vmm/hypervisor-memory';
@@ -26,7 +24,8 @@ import {
   WINDOW_BASE,
 } from '../../../src-main/engine/vmm/techniques/binary-translation/translation-cache';
 import { guestKernelImage } from '../../../src-main/host/guest-kernel';
-import { fixtureKernel, KERNELS_DIR } from '../../helpers/trap-and-emulate';
+import { MACHINE_TEST_KERNELS, runKernelPair } from '../../helpers/machine-test-kernels';
+import { fixtureKernel } from '../../helpers/trap-and-emulate';
 
 interface Options {
   readonly isa?: IsaVariant;
@@ -257,14 +256,7 @@ describe('binary-translation', () => {
 });
 
 // ---- the machine-test kernels ----------------------------------------------------------------
-const KERNELS = readdirSync(KERNELS_DIR)
-  .filter((f) => f.endsWith('.asm'))
-  .map((f) => f.slice(0, -'.asm'.length))
-  .sort();
-const BOOT: Readonly<Record<string, { append?: string; memoryBytes?: number }>> = {
-  syscall: { append: 'n=5' },
-  hunt: { memoryBytes: 4 * 1024 * 1024 },
-};
+const KERNELS = MACHINE_TEST_KERNELS;
 
 /**
  * The kernels binary translation does not run as natively on classic x86, with why. Every
@@ -287,28 +279,8 @@ describe.each(['classic', 'strict'] as const)('machine-test kernels, --isa %s', 
   const results = new Map<string, { native: RunResult; bt: RunResult }>();
   beforeAll(() => {
     for (const name of KERNELS) {
-      const image = fixtureKernel(name);
-      const boot = BOOT[name] ?? {};
-      const one = (technique: string) =>
-        runExperiment(
-          {
-            experiment: {
-              ...SPEC_DEFAULTS,
-              isa,
-              append: boot.append ?? '',
-              memoryBytes: boot.memoryBytes ?? SPEC_DEFAULTS.memoryBytes,
-              maxInstructions: 100_000_000,
-              kernel: { kind: 'file', name: `${name}.bin`, sha256: sha256Hex(image) },
-              techniques: ['native', 'binary-translation'],
-            },
-            technique,
-            kernel: { name: `${name}.bin`, image, build: 'native' },
-            kernelPath: 'k.bin',
-          },
-          () => {},
-        );
-      const [native, bt] = applyEquivalence([one('native'), one('binary-translation')]);
-      results.set(name, { native: native!, bt: bt! });
+      const { native, run: bt } = runKernelPair(name, 'binary-translation', isa);
+      results.set(name, { native, bt });
     }
   });
 

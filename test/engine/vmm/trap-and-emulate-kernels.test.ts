@@ -8,28 +8,12 @@
 //   pushf, mov r/cs, sidt, str, lar… do not trap at CPL 1 and reveal the real machine); the
 //   exact set that diverges, and where, is pinned below with the reason for each.
 
-import { readdirSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type RunResult, SPEC_DEFAULTS } from '../../../shared/results';
+import { type RunResult } from '../../../shared/results';
 import { type IsaVariant } from '../../../src-main/engine/isa/types';
-import { runExperiment } from '../../../src-main/engine/experiment';
-import { applyEquivalence } from '../../../src-main/engine/metrics/equivalence';
-import { sha256Hex } from '../../../src-main/engine/metrics/sha256';
-import { fixtureKernel, KERNELS_DIR } from '../../helpers/trap-and-emulate';
+import { MACHINE_TEST_KERNELS, runKernelPair } from '../../helpers/machine-test-kernels';
 
-/** Every kernel in the folder: one added later is covered without a change here. */
-const KERNELS = readdirSync(KERNELS_DIR)
-  .filter((f) => f.endsWith('.asm'))
-  .map((f) => f.slice(0, -'.asm'.length))
-  .sort();
-
-/** How a kernel is booted, when not with the defaults (64 MiB, nothing appended). */
-const BOOT: Readonly<Record<string, { append?: string; memoryBytes?: number }>> = {
-  // as test/engine/machine/qemu-kernels.test.ts boots it
-  syscall: { append: 'n=5' },
-  // it reads all of its RAM and 20 MiB beyond: the smallest RAM keeps it quick
-  hunt: { memoryBytes: 4 * 1024 * 1024 },
-};
+const KERNELS = MACHINE_TEST_KERNELS;
 
 /** Kernels whose strict run diverges because of a hypervisor bug (see the comment at the use). */
 interface Divergence {
@@ -109,39 +93,14 @@ const CLASSIC_DIVERGES: Readonly<Record<string, Divergence>> = {
   },
 };
 
-function run(name: string, technique: 'native' | 'trap-and-emulate', isa: IsaVariant): RunResult {
-  const image = fixtureKernel(name);
-  const boot = BOOT[name] ?? {};
-  return runExperiment(
-    {
-      experiment: {
-        ...SPEC_DEFAULTS,
-        isa,
-        append: boot.append ?? '',
-        memoryBytes: boot.memoryBytes ?? SPEC_DEFAULTS.memoryBytes,
-        maxInstructions: 100_000_000,
-        kernel: { kind: 'file', name: `${name}.bin`, sha256: sha256Hex(image) },
-        techniques: ['native', 'trap-and-emulate'],
-      },
-      technique,
-      kernel: { name: `${name}.bin`, image, build: 'native' },
-      kernelPath: 'k.bin',
-    },
-    () => {},
-  );
-}
-
 interface Pair {
   native: RunResult;
   te: RunResult;
 }
 
 function runPair(name: string, isa: IsaVariant): Pair {
-  const [native, te] = applyEquivalence([
-    run(name, 'native', isa),
-    run(name, 'trap-and-emulate', isa),
-  ]);
-  return { native: native!, te: te! };
+  const { native, run } = runKernelPair(name, 'trap-and-emulate', isa);
+  return { native, te: run };
 }
 
 function same(p: Pair): boolean {
