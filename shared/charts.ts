@@ -471,6 +471,78 @@ function equivalenceChart(file: ResultsFile): ChartDefinition {
   };
 }
 
+/**
+ * The reason of a hardware-assisted run's VM exit, from its trap cause (`exit:io out port
+ * 0x80` → `I/O`, `exit:mov cr3` → `CR3 write`, `exit:#PF hidden` → `page fault`): what the
+ * control structure made exit, without the port or the fault's kind.
+ */
+export function exitReason(cause: string): string | null {
+  if (!cause.startsWith('exit:')) return null;
+  const c = cause.slice('exit:'.length);
+  if (c.startsWith('io ')) return 'I/O';
+  if (c.startsWith('#PF')) return 'page fault';
+  if (c.startsWith('external-interrupt')) return 'external interrupt';
+  if (c.startsWith('ept-violation')) return 'EPT violation';
+  if (c === 'mov r32, cr3') return 'CR3 read';
+  const cr = /^mov cr(\d)/.exec(c);
+  if (cr) return `CR${cr[1]} write`;
+  return c.split(' ')[0]!;
+}
+
+/**
+ * VM exits by reason: one bar group per reason, one bar per run that exits (the
+ * hardware-assisted techniques), or null when no run does.
+ */
+function exitsChart(file: ResultsFile): ChartDefinition | null {
+  const labels = runLabels(file.runs);
+  const colors = runColors(file.runs);
+  const byReason = (run: RunResult): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const [cause, n] of Object.entries(run.traps.byCause)) {
+      const reason = exitReason(cause);
+      if (reason) out[reason] = (out[reason] ?? 0) + n;
+    }
+    return out;
+  };
+  const indexes = file.runs.flatMap((run, i) => (Object.keys(byReason(run)).length > 0 ? [i] : []));
+  if (indexes.length === 0) return null;
+  const reasons = [...new Set(indexes.flatMap((i) => Object.keys(byReason(file.runs[i]!))))].sort();
+  const title = 'VM exits by reason';
+  return {
+    id: 'exits-by-reason',
+    title,
+    description:
+      'Exits from the guest in VMX non-root operation to the hypervisor, by the reason the ' +
+      'control structure selected: I/O, hlt, cpuid, external interrupts, and with shadow paging ' +
+      'CR3 loads and stores, invlpg, CR0/CR4 writes and page faults (with nested paging the ' +
+      'guest keeps those). Each exit costs a VM exit and entry and the VMCS reads and writes ' +
+      'of its handler; system calls and cli/sti never exit.' +
+      partialNote(
+        indexes.map((i) => file.runs[i]!),
+        indexes.map((i) => labels[i]!),
+      ),
+    config: {
+      type: 'bar',
+      data: {
+        labels: reasons,
+        datasets: indexes.map((i) => ({
+          label: labels[i]!,
+          data: reasons.map((r) => byReason(file.runs[i]!)[r] ?? 0),
+          backgroundColor: colors[i]!,
+          borderColor: colors[i]!,
+        })),
+      },
+      options: {
+        plugins: titlePlugin(title),
+        scales: {
+          x: { title: axisTitle('exit reason') },
+          y: { beginAtZero: true, title: axisTitle('exits') },
+        },
+      },
+    },
+  };
+}
+
 /** Every chart of an experiment, in display order. */
 export function buildCharts(file: ResultsFile): ChartDefinition[] {
   const runs = file.runs;
@@ -492,6 +564,8 @@ export function buildCharts(file: ResultsFile): ChartDefinition[] {
   if (hypercalls) charts.push(hypercalls);
   const callouts = calloutsChart(file);
   if (callouts) charts.push(callouts);
+  const exits = exitsChart(file);
+  if (exits) charts.push(exits);
   charts.push(
     byCauseChart(
       file,

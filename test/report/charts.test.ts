@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   buildCharts,
+  exitReason,
   modeledMips,
   paletteColor,
   runColors,
@@ -263,6 +264,33 @@ describe('the callouts chart', () => {
     );
     // runs from before the field was recorded plot 0
     expect(c.config.data.datasets[0]!.data.every((p) => (p as { y: number }).y === 0)).toBe(true);
+  });
+
+  it('charts VM exits by reason for runs that exit, absent otherwise', () => {
+    expect(buildCharts(sampleResults()).map((c) => c.id)).not.toContain('exits-by-reason');
+    const file = sampleResults();
+    const i = file.runs.length - 1;
+    file.runs[i] = {
+      ...file.runs[i]!,
+      traps: {
+        total: 7,
+        byCause: {
+          'exit:io out port 0x80': 2,
+          'exit:io in port 0x80': 1,
+          'exit:mov cr3': 3,
+          'exit:#PF hidden': 1,
+        },
+      },
+    };
+    const c = byId(buildCharts(file), 'exits-by-reason');
+    expect(c.config.type).toBe('bar');
+    expect(c.config.data.labels).toEqual(['CR3 write', 'I/O', 'page fault']);
+    expect(c.config.data.datasets).toHaveLength(1);
+    expect(c.config.data.datasets[0]!.data).toEqual([3, 3, 1]);
+    expect(exitReason('exit:mov r32, cr3')).toBe('CR3 read');
+    expect(exitReason('exit:external-interrupt irq 0')).toBe('external interrupt');
+    expect(exitReason('exit:hlt')).toBe('hlt');
+    expect(exitReason('#PF hidden')).toBeNull();
   });
 
   it('has one bar group per callout kind and one bar per binary-translation run', () => {

@@ -14,6 +14,7 @@ import { LINE_SHIFT, type PhysicalMemory, PAGE_SHIFT } from './memory';
 import { decode, type ByteSource, type DecodedInstruction, SEG_CS, SEG_SS } from '../isa/decoder';
 import { FORMS } from '../isa/table';
 import { type IsaVariant } from '../isa/types';
+import { EptViolation, type NestedPaging, type VmxHost } from './vmx';
 
 export { SEG_CS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_SS } from '../isa/decoder';
 export const SEGMENT_NAMES = ['es', 'cs', 'ss', 'ds', 'fs', 'gs'] as const;
@@ -199,6 +200,8 @@ export class Cpu implements ByteSource {
   faultingCycles = 1;
   /** cycles one page walk (TLB miss) costs */
   walkCycles = 0;
+  /** cycles one reference to a nested page-table entry costs (nested paging) */
+  nestedReferenceCycles = 0;
   icache: InstructionCacheModel | undefined;
   icacheMissCycles = 0;
   /** the code line of the last fetch: the I-cache is fed once per line crossing */
@@ -218,6 +221,26 @@ export class Cpu implements ByteSource {
   private readonly tlbNext: Uint8Array;
   tlbMisses = 0;
   tlbLookups = 0;
+  /** walks of the guest's own 2-level tables (every TLB miss, except under nested paging
+   *  with the guest's paging off, where only the nested table is walked) */
+  pageWalks = 0;
+  /** nested page-table entries read by two-dimensional walks, and the TLB misses they served */
+  nestedReferences = 0;
+  nestedWalks = 0;
+
+  // ---- VMX non-root operation (vmx.ts): set by a hardware-assisted hypervisor ---------------
+  /** the hypervisor whose control structure this CPU runs under; undefined: root (bare) */
+  vmx: VmxHost | undefined;
+  /** nested paging: guest-physical addresses go through this table */
+  nested: NestedPaging | undefined;
+  /** CR0/CR4 bits the hypervisor owns: guest reads see the read shadow there, and a write
+   *  leaves them as they are (a write that would change them exits first, SDM 25.3) */
+  cr0GuestHostMask = 0;
+  cr0ReadShadow = 0;
+  cr4GuestHostMask = 0;
+  cr4ReadShadow = 0;
+  /** CR2 before the last page fault set it (a fault that exits must not change the guest's) */
+  cr2BeforeFault = 0;
   codeInvalidations = 0;
   /** decoded instructions per physical page (pre-sized so the array never turns sparse) */
   private readonly codeCache: (DecodedInstruction[] | undefined)[];
@@ -293,6 +316,7 @@ export class Cpu implements ByteSource {
   }
 
   private pageFault(linear: number, present: boolean, write: boolean, user: boolean): CpuException {
+    this.cr2BeforeFault = this.cr2;
     this.cr2 = linear >>> 0;
     const code = (present ? 1 : 0) | (write ? 2 : 0) | (user ? 4 : 0);
     return new CpuException(
@@ -305,7 +329,7 @@ export class Cpu implements ByteSource {
 
   /** Linear → physical for an access; raises #PF as the SDM says (4.7) and sets A/D bits. */
   translate(linear: number, write: boolean, user: boolean): number {
-    if ((this.cr0 & CR0_PG) === 0) return linear >>> 0;
+    if ((this.cr0 & CR0_PG) === 0 && this.nested === undefined) return linear >>> 0;
     const vpn = linear >>> PAGE_SHIFT;
     const base = (vpn & this.tlbSetMask) * TLB_WAYS;
     this.tlbLookups++;
@@ -339,28 +363,55 @@ export class Cpu implements ByteSource {
    * beyond RAM.
    */
   peekPhysical(linear: number): number | undefined {
-    let phys = linear >>> 0;
+    const host = (guestPhysical: number): number | undefined =>
+      this.nested === undefined ? guestPhysical : this.peekNested(guestPhysical);
+    let phys: number | undefined = linear >>> 0;
     if (this.cr0 & CR0_PG) {
       const mem = this.memory;
-      const pdeAddr = ((this.cr3 & 0xfffff000) + ((linear >>> 22) << 2)) >>> 0;
-      if (pdeAddr + 4 > mem.size) return undefined;
+      const pdeAddr = host(((this.cr3 & 0xfffff000) + ((linear >>> 22) << 2)) >>> 0);
+      if (pdeAddr === undefined || pdeAddr + 4 > mem.size) return undefined;
       const pde = mem.read32(pdeAddr);
       if (!(pde & 1)) return undefined;
       if (pde & 0x80 && this.cr4 & CR4_PSE) {
         phys = ((pde & 0xffc00000) | (linear & 0x3fffff)) >>> 0;
       } else {
-        const pteAddr = ((pde & 0xfffff000) + (((linear >>> 12) & 0x3ff) << 2)) >>> 0;
-        if (pteAddr + 4 > mem.size) return undefined;
+        const pteAddr = host(((pde & 0xfffff000) + (((linear >>> 12) & 0x3ff) << 2)) >>> 0);
+        if (pteAddr === undefined || pteAddr + 4 > mem.size) return undefined;
         const pte = mem.read32(pteAddr);
         if (!(pte & 1)) return undefined;
         phys = ((pte & 0xfffff000) | (linear & 0xfff)) >>> 0;
       }
     }
-    return phys < this.memory.size ? phys : undefined;
+    phys = host(phys);
+    return phys !== undefined && phys < this.memory.size ? phys : undefined;
+  }
+
+  /** Guest-physical → host-physical through the nested table, without side effects. */
+  private peekNested(guestPhysical: number): number | undefined {
+    const mem = this.memory;
+    const pde = mem.read32((this.nested!.root + ((guestPhysical >>> 22) << 2)) >>> 0);
+    if (!(pde & 1)) return undefined;
+    const pte = mem.read32(((pde & 0xfffff000) + (((guestPhysical >>> 12) & 0x3ff) << 2)) >>> 0);
+    if (!(pte & 1)) return undefined;
+    return ((pte & 0xfffff000) | (guestPhysical & 0xfff)) >>> 0;
+  }
+
+  /** CR0 as the guest reads it (mov from CR0, smsw): the read shadow in the bits the
+   *  hypervisor owns */
+  get visibleCr0(): number {
+    const m = this.cr0GuestHostMask;
+    return ((this.cr0 & ~m) | (this.cr0ReadShadow & m)) >>> 0;
+  }
+
+  get visibleCr4(): number {
+    const m = this.cr4GuestHostMask;
+    return ((this.cr4 & ~m) | (this.cr4ReadShadow & m)) >>> 0;
   }
 
   private walk(linear: number, write: boolean, user: boolean): number {
+    if (this.nested !== undefined) return this.walkTwoDimensional(linear, write, user);
     this.tlbMisses++;
+    this.pageWalks++;
     this.cycles += this.walkCycles;
     const mem = this.memory;
     const pdeAddr = ((this.cr3 & 0xfffff000) + ((linear >>> 22) << 2)) >>> 0;
@@ -394,6 +445,17 @@ export class Cpu implements ByteSource {
     // Accessed on every walk; dirty on the first write through this translation (SDM 4.8).
     const updated = entry | 0x20 | (write ? 0x40 : 0);
     if (updated !== entry) mem.write32(entryAddr, updated);
+    this.fillTlb(linear, physPage, allowUser, allowWrite, (updated & 0x40) !== 0);
+    return ((physPage << PAGE_SHIFT) | (linear & 0xfff)) >>> 0;
+  }
+
+  private fillTlb(
+    linear: number,
+    physPage: number,
+    allowUser: boolean,
+    allowWrite: boolean,
+    dirty: boolean,
+  ): void {
     const set = (linear >>> PAGE_SHIFT) & this.tlbSetMask;
     let slot = set * TLB_WAYS;
     while (slot < set * TLB_WAYS + TLB_WAYS && this.tlbTag[slot] !== -1) slot++;
@@ -404,8 +466,96 @@ export class Cpu implements ByteSource {
     this.tlbTag[slot] = linear >>> PAGE_SHIFT;
     this.tlbPhys[slot] = physPage;
     this.tlbFlags[slot] =
-      (allowUser ? TLB_USER : 0) | (allowWrite ? TLB_WRITE : 0) | (updated & 0x40 ? TLB_DIRTY : 0);
-    return ((physPage << PAGE_SHIFT) | (linear & 0xfff)) >>> 0;
+      (allowUser ? TLB_USER : 0) | (allowWrite ? TLB_WRITE : 0) | (dirty ? TLB_DIRTY : 0);
+  }
+
+  /** set by `nestedTranslate`: the nested entry allows writes */
+  private nestedWritable = false;
+
+  /**
+   * Guest-physical → host-physical through the nested table (m = 2 references). A write the
+   * nested entry forbids is an EPT violation, for the hypervisor.
+   */
+  private nestedTranslate(guestPhysical: number, write: boolean): number {
+    const mem = this.memory;
+    const root = this.nested!.root;
+    this.nestedReferences += 2;
+    this.cycles += 2 * this.nestedReferenceCycles;
+    const pde = mem.read32((root + ((guestPhysical >>> 22) << 2)) >>> 0);
+    const pte =
+      pde & 1
+        ? mem.read32(((pde & 0xfffff000) + (((guestPhysical >>> 12) & 0x3ff) << 2)) >>> 0)
+        : 0;
+    if (!(pte & 1) || (write && !(pde & pte & 2)))
+      throw new EptViolation(guestPhysical >>> 0, write);
+    this.nestedWritable = (pde & pte & 2) !== 0;
+    return ((pte & 0xfffff000) | (guestPhysical & 0xfff)) >>> 0;
+  }
+
+  /**
+   * A TLB miss under nested paging (SDM 28.3.2, AMD's "two-dimensional page walk"): each
+   * guest page-table reference is itself a guest-physical address translated through the
+   * nested table, and so is the final one: n·m + n + m references, 8 for 2-level on 2-level
+   * (the guest's n = 2 are the walk's, the rest are nested). With the guest's paging off
+   * only the final translation is walked (m = 2). The TLB caches linear → host-physical.
+   */
+  private walkTwoDimensional(linear: number, write: boolean, user: boolean): number {
+    this.tlbMisses++;
+    this.nestedWalks++;
+    if ((this.cr0 & CR0_PG) === 0) {
+      const host = this.nestedTranslate(linear >>> 0, write);
+      this.fillTlb(linear, host >>> PAGE_SHIFT, true, this.nestedWritable, true);
+      return host;
+    }
+    this.pageWalks++;
+    this.cycles += this.walkCycles;
+    const mem = this.memory;
+    const pdeAddr = this.nestedTranslate(
+      ((this.cr3 & 0xfffff000) + ((linear >>> 22) << 2)) >>> 0,
+      false,
+    );
+    const pdeWritable = this.nestedWritable;
+    const pde = mem.read32(pdeAddr);
+    if (!(pde & 1)) throw this.pageFault(linear, false, write, user);
+    let guestPage: number;
+    let allowUser: boolean;
+    let allowWrite: boolean;
+    let entryAddr = pdeAddr;
+    let entryWritable = pdeWritable;
+    let entry = pde;
+    if (pde & 0x80 && this.cr4 & CR4_PSE) {
+      guestPage = ((pde & 0xffc00000) >>> PAGE_SHIFT) | ((linear >>> PAGE_SHIFT) & 0x3ff);
+      allowUser = (pde & 4) !== 0;
+      allowWrite = (pde & 2) !== 0;
+    } else {
+      entryAddr = this.nestedTranslate(
+        ((pde & 0xfffff000) + (((linear >>> 12) & 0x3ff) << 2)) >>> 0,
+        false,
+      );
+      entryWritable = this.nestedWritable;
+      const pte = mem.read32(entryAddr);
+      if (!(pte & 1)) throw this.pageFault(linear, false, write, user);
+      guestPage = pte >>> PAGE_SHIFT;
+      allowUser = (pde & 4) !== 0 && (pte & 4) !== 0;
+      allowWrite = (pde & 2) !== 0 && (pte & 2) !== 0;
+      entry = pte;
+      // A/D bits of tables beyond the guest's RAM are lost, as writes there are natively
+      if (!(pde & 0x20) && pdeWritable) mem.write32(pdeAddr, pde | 0x20);
+    }
+    if (user && !allowUser) throw this.pageFault(linear, true, write, user);
+    if (write && !allowWrite && (user || this.cr0 & CR0_WP))
+      throw this.pageFault(linear, true, write, user);
+    const host = this.nestedTranslate((guestPage << PAGE_SHIFT) >>> 0, write);
+    const updated = entry | 0x20 | (write ? 0x40 : 0);
+    if (updated !== entry && entryWritable) mem.write32(entryAddr, updated);
+    this.fillTlb(
+      linear,
+      host >>> PAGE_SHIFT,
+      allowUser,
+      allowWrite && this.nestedWritable,
+      (updated & 0x40) !== 0,
+    );
+    return ((host & 0xfffff000) | (linear & 0xfff)) >>> 0;
   }
 
   // ---- memory access by linear address (data: user check follows CPL) ------------------------

@@ -154,13 +154,13 @@ function readRm16(cpu: Cpu, i: D): number {
 function readControlRegister(cpu: Cpu, n: number): number {
   switch (n) {
     case 0:
-      return cpu.cr0 >>> 0;
+      return cpu.visibleCr0;
     case 2:
       return cpu.cr2 >>> 0;
     case 3:
       return cpu.cr3 >>> 0;
     case 4:
-      return cpu.cr4 >>> 0;
+      return cpu.visibleCr4;
   }
   throw ud(`mov from CR${n}: no such control register`);
 }
@@ -224,8 +224,11 @@ H['mov-to-cr'] = (cpu, i) => {
   switch (i.reg) {
     case 0: {
       if (v & CR0_PG && !(v & CR0_PE)) throw gp('CR0: paging without protection', 0);
-      const changed = (cpu.cr0 ^ v) >>> 0;
-      cpu.cr0 = (v | 0x10) >>> 0; // ET is hard-wired to 1 on this CPU, as on QEMU
+      // bits a hypervisor owns keep their value (a write that would change them exited)
+      const owned = cpu.cr0GuestHostMask;
+      const value = owned === 0 ? v : ((v & ~owned) | (cpu.cr0 & owned)) >>> 0;
+      const changed = (cpu.cr0 ^ value) >>> 0;
+      cpu.cr0 = (value | 0x10) >>> 0; // ET is hard-wired to 1 on this CPU, as on QEMU
       if (changed & (CR0_PG | CR0_WP | CR0_PE)) cpu.flushTlb();
       cpu.breakBatch = true;
       return;
@@ -241,7 +244,7 @@ H['mov-to-cr'] = (cpu, i) => {
     case 4:
       if (v & ~CR4_ACCEPTED)
         throw gp(`CR4: bits 0x${(v & ~CR4_ACCEPTED).toString(16)} are reserved here`, 0);
-      cpu.cr4 = v;
+      cpu.cr4 = ((v & ~cpu.cr4GuestHostMask) | (cpu.cr4 & cpu.cr4GuestHostMask)) >>> 0;
       cpu.flushTlb();
       return;
   }
@@ -1011,15 +1014,20 @@ H['sldt'] = (cpu, i) => storeSystemWord(cpu, i, cpu.ldtrSel);
 H['str'] = (cpu, i) => storeSystemWord(cpu, i, cpu.trSel);
 H['smsw'] = (cpu, i) => {
   // a 32-bit register destination receives all of CR0 on this CPU family (SDM SMSW note)
-  if (!i.mem && i.operandSize === 32) cpu.setReg(i.rm, 32, cpu.cr0 >>> 0);
-  else storeSystemWord(cpu, i, cpu.cr0);
+  if (!i.mem && i.operandSize === 32) cpu.setReg(i.rm, 32, cpu.visibleCr0);
+  else storeSystemWord(cpu, i, cpu.visibleCr0);
 };
 H['lmsw'] = (cpu, i) => {
   const v = readRm16(cpu, i);
   // lmsw sets PE but can never clear it; only MP, EM, TS, PE are affected
-  cpu.cr0 = ((cpu.cr0 & ~0xe) | (v & 0xf) | (cpu.cr0 & 1)) >>> 0;
+  setCr0KeepingOwned(cpu, (cpu.cr0 & ~0xe) | (v & 0xf) | (cpu.cr0 & 1));
 };
-H['clts'] = (cpu) => void (cpu.cr0 = (cpu.cr0 & ~CR0_TS) >>> 0);
+H['clts'] = (cpu) => setCr0KeepingOwned(cpu, cpu.cr0 & ~CR0_TS);
+/** A CR0 write by lmsw or clts: bits a hypervisor owns keep their value (SDM 25.3). */
+function setCr0KeepingOwned(cpu: Cpu, value: number): void {
+  const owned = cpu.cr0GuestHostMask;
+  cpu.cr0 = ((value & ~owned) | (cpu.cr0 & owned)) >>> 0;
+}
 /**
  * sgdt/sidt store a 6-byte pseudo-descriptor (limit, base); with a 16-bit operand size only 24
  * bits of the base are stored (SDM SGDT). The last byte is checked for writing first, so a

@@ -9,12 +9,15 @@ import { CpuException, gp, VECTOR } from './exceptions';
 import { FLAG_TF } from './alu';
 import { type DecodedInstruction } from '../isa/decoder';
 import { type Handler, handlerFor, privilegeTable, SoftwareInterrupt } from './exec';
+import { EptViolation, InstructionExit } from './vmx';
 
 /** Sees a watched instruction just before it executes (Interpreter.watch). */
 export type InstructionWatcher = (insn: DecodedInstruction) => void;
 
 /** privilege-table mark of a watched form (0 none, 1 cpl0, 2 iopl are the table's checks) */
 const WATCHED = 3;
+/** privilege-table bit of a form that exits in VMX non-root operation (after its check) */
+const EXITING = 4;
 
 /** What stopped a batch. */
 export const enum BatchEnd {
@@ -59,6 +62,17 @@ export class Interpreter {
   }
 
   /**
+   * VMX non-root operation (vmx.ts): these forms exit to `cpu.vmx` when it says so, after the
+   * form's own privilege check (SDM 25.1.1: those faults have priority over the exit).
+   */
+  setExiting(formIds: Iterable<number>): void {
+    for (const id of formIds) {
+      if (this.privilege[id] === WATCHED) throw new Error(`form ${id} is watched`);
+      this.privilege[id]! |= EXITING;
+    }
+  }
+
+  /**
    * Run until `cycles` reaches `cycleBound` or `instructions` reaches `instructionBound`,
    * the CPU halts, or an instruction breaks the batch (so interrupts are checked promptly).
    * Throws TripleFault when the machine shuts down.
@@ -99,6 +113,16 @@ export class Interpreter {
           return BatchEnd.Bound;
         }
       } catch (e) {
+        if (e instanceof InstructionExit || e instanceof EptViolation) {
+          // a VM exit: the instruction did not retire; the hypervisor emulates or restarts it
+          cpu.eip = cpu.insnStart;
+          this.exit(e);
+          if (cpu.breakBatch) {
+            cpu.breakBatch = false;
+            return cpu.halted ? BatchEnd.Halted : BatchEnd.Bound;
+          }
+          continue;
+        }
         cpu.instructions++;
         cpu.faultingInstructions++;
         cpu.cycles += cpu.faultingCycles;
@@ -137,11 +161,15 @@ export class Interpreter {
       if (p !== 0) {
         if (p === WATCHED) {
           if (cpu.cpl !== 0) this.watcher!(insn);
-        } else if (p === 1 ? cpu.cpl !== 0 : cpu.cpl > cpu.iopl) {
-          throw gp(
-            `'${insn.form.mnemonic}' at CPL ${cpu.cpl}${p === 2 ? ` with IOPL ${cpu.iopl}` : ''}`,
-            0,
-          );
+        } else {
+          const check = p & 3;
+          if (check !== 0 && (check === 1 ? cpu.cpl !== 0 : cpu.cpl > cpu.iopl)) {
+            throw gp(
+              `'${insn.form.mnemonic}' at CPL ${cpu.cpl}${check === 2 ? ` with IOPL ${cpu.iopl}` : ''}`,
+              0,
+            );
+          }
+          if (p & EXITING && cpu.vmx!.exits(insn)) throw new InstructionExit(insn);
         }
       }
       let handler = insn.exec as Handler | undefined;
@@ -156,6 +184,13 @@ export class Interpreter {
     }
   }
 
+  private exit(e: InstructionExit | EptViolation, duringDelivery = false): void {
+    const vmx = this.cpu.vmx;
+    if (!vmx) throw new Error('a VM exit outside VMX non-root operation');
+    if (e instanceof InstructionExit) vmx.instructionExit(e);
+    else vmx.eptViolation(e, duringDelivery);
+  }
+
   private deliver(
     vector: number,
     errorCode: number | undefined,
@@ -166,6 +201,11 @@ export class Interpreter {
       cpu.deliver(vector, errorCode, source);
     } catch (e) {
       if (e instanceof TripleFault) throw e;
+      if (e instanceof EptViolation) {
+        // the delivery itself touched guest-physical memory the nested table forbids
+        this.exit(e, true);
+        return;
+      }
       if (e instanceof CpuException) {
         // only reached if escalation itself failed to classify: treat as shutdown
         throw new TripleFault(cpu.insnStart, e.toString());

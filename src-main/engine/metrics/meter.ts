@@ -99,6 +99,7 @@ export class RunMeter {
     FORMS.forEach((f) => (cpu.formCycles[f.id] = this.unit(this.formKinds[f.id]!)));
     cpu.faultingCycles = this.unit('insn.faulting');
     cpu.walkCycles = this.unit('mmu.walk');
+    cpu.nestedReferenceCycles = this.unit('mmu.nestedReference');
     cpu.icache = this.icache;
     cpu.icacheMissCycles = this.unit('cache.icacheMiss');
     cpu.observer = { delivered: (v, e, s) => this.guestEvent(v, e, s) };
@@ -147,7 +148,8 @@ export class RunMeter {
       const c = this.charge(kind, count);
       cost += c;
       if (costKind(kind).category === 'worldSwitch') {
-        this.worldSwitchCount += count;
+        // a round trip counts once: a VM exit's entry back into the guest completes it
+        if (kind !== 'vmx.entry') this.worldSwitchCount += count;
         this.worldSwitchCycles += c;
       }
     }
@@ -269,7 +271,8 @@ export class RunMeter {
     };
     FORMS.forEach((f) => add(this.formKinds[f.id]!, cpu.formCounts[f.id]!));
     add('insn.faulting', cpu.faultingInstructions);
-    add('mmu.walk', cpu.tlbMisses);
+    add('mmu.walk', cpu.pageWalks);
+    add('mmu.nestedReference', cpu.nestedReferences);
     // I-cache misses: the CPU's fetches plus handler fetches (already in the ledger)
     const handlerMisses = this.ledger.get('cache.icacheMiss') ?? 0;
     add('cache.icacheMiss', this.icache.misses - handlerMisses);

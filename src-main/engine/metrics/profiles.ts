@@ -102,6 +102,32 @@ export const COST_KINDS: readonly CostKind[] = [
   },
   { kind: 'mmu.walk', category: 'pageWalk', description: 'a TLB miss: a 2-level page walk' },
   {
+    kind: 'mmu.nestedReference',
+    category: 'pageWalk',
+    description:
+      'nested paging: one entry of the nested page table read by a two-dimensional walk (n·m + n + m references per TLB miss)',
+  },
+  {
+    kind: 'vmx.exit',
+    category: 'worldSwitch',
+    description: "a VM exit: the guest's state saved into the VMCS, the hypervisor's loaded",
+  },
+  {
+    kind: 'vmx.entry',
+    category: 'worldSwitch',
+    description: "a VM entry (vmresume): the guest's state checked and loaded back",
+  },
+  {
+    kind: 'vmx.vmread',
+    category: 'hypervisor',
+    description: 'a vmread of the VMCS (exit reason, qualification, guest state)',
+  },
+  {
+    kind: 'vmx.vmwrite',
+    category: 'hypervisor',
+    description: 'a vmwrite to the VMCS (guest RIP, an injected event, a control register)',
+  },
+  {
     kind: 'cache.icacheMiss',
     category: 'cacheMiss',
     description: 'an instruction-cache miss, filled from L2',
@@ -283,6 +309,14 @@ const P4: CpuProfile = {
       cycles: 54,
       source: '[Fog] Prescott L2 latency ≈27; a 2-level walk is two dependent L2 hits',
     },
+    'vmx.exit': { cycles: 1931, source: '[AA06] Table 1: page-fault VM exit 1,931 cycles (P4)' },
+    'vmx.entry': { cycles: 2409, source: '[AA06] Table 1: VM entry 2,409 cycles (P4)' },
+    'vmx.vmread': { cycles: 178, source: '[AA06] Table 1: vmread 178 cycles (P4)' },
+    'vmx.vmwrite': { cycles: 171, source: '[AA06] Table 1: vmwrite 171 cycles (P4)' },
+    'mmu.nestedReference': {
+      cycles: 27,
+      source: '[Fog] Prescott L2 latency ≈27: one dependent L2 hit per nested entry',
+    },
     'cache.icacheMiss': { cycles: 27, source: '[Fog] Prescott L2 latency ≈27' },
     idle: { cycles: 1, source: 'one modeled cycle per cycle halted' },
     'vmm.worldSwitch': {
@@ -411,6 +445,17 @@ const CORE2: CpuProfile = {
     'event.softint': { cycles: 445, source: 'assumption: as event.exception' },
     'event.interrupt': { cycles: 445, source: 'assumption: as event.exception' },
     'mmu.walk': { cycles: 28, source: '[Fog] Core 2 L2 latency ≈14; two dependent L2 hits' },
+    'vmx.exit': {
+      cycles: 1186,
+      source: '[AA06] Table 1: page-fault VM exit 1,186 cycles (Core 2)',
+    },
+    'vmx.entry': { cycles: 937, source: '[AA06] Table 1: VM entry 937 cycles (Core 2)' },
+    'vmx.vmread': { cycles: 52, source: '[AA06] Table 1: vmread 52 cycles (Core 2)' },
+    'vmx.vmwrite': { cycles: 44, source: '[AA06] Table 1: vmwrite 44 cycles (Core 2)' },
+    'mmu.nestedReference': {
+      cycles: 14,
+      source: '[Fog] Core 2 L2 latency ≈14: one dependent L2 hit per nested entry',
+    },
     'cache.icacheMiss': { cycles: 14, source: '[Fog] Core 2 L2 latency ≈14' },
     idle: { cycles: 1, source: 'one modeled cycle per cycle halted' },
     'vmm.worldSwitch': {
@@ -537,6 +582,28 @@ const MODERN: CpuProfile = {
     'event.softint': { cycles: 400, source: 'assumption: as event.exception' },
     'event.interrupt': { cycles: 400, source: 'assumption: as event.exception' },
     'mmu.walk': { cycles: 24, source: '[Fog] Sandy Bridge L2 latency 12; two dependent L2 hits' },
+    'vmx.exit': {
+      cycles: 700,
+      source:
+        "assumption: [KVM]'s VMCALL round trip (1,600–1,700 cycles) split between exit and entry as [AA06]'s P4 figures split (1,931 : 2,409), rounded",
+    },
+    'vmx.entry': {
+      cycles: 900,
+      source:
+        "assumption: [KVM]'s VMCALL round trip (1,600–1,700 cycles) split between exit and entry as [AA06]'s P4 figures split (1,931 : 2,409), rounded",
+    },
+    'vmx.vmread': {
+      cycles: 26,
+      source: 'assumption: half of [AA06] Core 2 vmread (52): later cores cache the VMCS on chip',
+    },
+    'vmx.vmwrite': {
+      cycles: 22,
+      source: 'assumption: half of [AA06] Core 2 vmwrite (44): later cores cache the VMCS on chip',
+    },
+    'mmu.nestedReference': {
+      cycles: 12,
+      source: '[Fog] Sandy Bridge L2 latency 12: one dependent L2 hit per nested entry',
+    },
     'cache.icacheMiss': { cycles: 12, source: '[Fog] Sandy Bridge L2 latency 12' },
     idle: { cycles: 1, source: 'one modeled cycle per cycle halted' },
     'vmm.worldSwitch': {

@@ -4,6 +4,10 @@
 
 import { registerTechnique } from './registry';
 import { binaryTranslationTechnique } from './techniques/binary-translation';
+import {
+  hardwareAssistedNptTechnique,
+  hardwareAssistedTechnique,
+} from './techniques/hardware-assisted';
 import { nativeTechnique } from './techniques/native';
 import { paravirtTechnique } from './techniques/paravirt';
 import { trapAndEmulateTechnique } from './techniques/trap-and-emulate';
@@ -12,6 +16,8 @@ registerTechnique(nativeTechnique);
 registerTechnique(trapAndEmulateTechnique);
 registerTechnique(paravirtTechnique);
 registerTechnique(binaryTranslationTechnique);
+registerTechnique(hardwareAssistedTechnique);
+registerTechnique(hardwareAssistedNptTechnique);
 
 export { findTechnique, listTechniques, requireTechnique } from './registry';
 export type { Technique, TechniqueContext, TechniqueInfo, TechniqueSession } from './technique';

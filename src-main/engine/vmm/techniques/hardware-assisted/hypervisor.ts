@@ -1,0 +1,507 @@
+// The hardware-assisted hypervisor (VT-x style; TECHNIQUES.md `hardware-assisted`): the guest
+// kernel runs at its own CPL 0 in VMX non-root operation (machine/vmx.ts) with its own IDT,
+// GDT, TSS and interrupt flag, so system calls, cli/sti/popf and its own exceptions never
+// leave the guest. What exits is what the control structure selects, and the exit handler
+// here deals with each reason:
+// - I/O (unconditional I/O exiting: the VM's devices are the hypervisor's), hlt, cpuid, rdmsr,
+//   wrmsr, vmcall: the instruction is emulated by running it in root mode (vmcall, with no
+//   para-virtual interface here, injects #UD as bare hardware raises it);
+// - an external interrupt: exits, and is injected into the guest at the next entry;
+// - with shadow paging (`ShadowPagingVmx`): mov to/from CR3 and invlpg, CR0/CR4 writes that
+//   change the bits the hypervisor owns (PE, PG, WP; PSE, PGE), and #PF by the exception
+//   bitmap — hidden faults fill the shadow, true ones are injected;
+// - with nested paging (`NestedPagingVmx`): none of those; the guest owns CR0, CR3, CR4 and its
+//   page faults, the CPU walks its tables through the hypervisor's nested table, and a write
+//   to guest-physical memory beyond RAM is an EPT violation, emulated as a lost write.
+// Each exit is charged as the hardware transition (exit, entry), the VMCS accesses of its
+// handler (about ten vmreads per exit [AA06]; a vmwrite for the guest RIP, two for an
+// injected event) and the handler's own work, with its modeled code through the I-cache.
+
+import { type DecodedInstruction } from '../../../isa/decoder';
+import {
+  CR0_PE,
+  CR0_PG,
+  CR0_WP,
+  CR4_PSE,
+  type Cpu,
+  type DeliveryHook,
+  type DeliverySource,
+} from '../../../machine/cpu';
+import { CpuException, VECTOR } from '../../../machine/exceptions';
+import { FORMS } from '../../../isa/table';
+import { Interpreter } from '../../../machine/interpreter';
+import { type Machine } from '../../../machine/machine';
+import { EptViolation, type InstructionExit, type VmxHost } from '../../../machine/vmx';
+import { type HandlerFootprint, type RunMeter } from '../../../metrics/meter';
+import { executeForGuest, loadGuestPaging } from '../../guest-instruction';
+import { handlerFootprints, HYPERVISOR_BYTES, shadowPool } from '../../hypervisor-memory';
+import { trapCause } from '../../instruction-cause';
+import { reflectEvent } from '../../reflect';
+import { handleShadowPageFault, type TrapWork } from '../../shadow-paging/shadow-fault';
+import { ShadowPageTables } from '../../shadow-paging/shadow-page-tables';
+import { chargeNestedWork, ShadowWriteWindow } from '../../shadow-paging/write-window';
+import { GuestNotVirtualizable } from '../../technique';
+import { VirtualCpu } from '../../virtual-cpu';
+import { NestedPageTable } from './nested-page-table';
+
+/** vmreads of one exit's handler: reason, qualification, guest RIP, instruction length and the
+ *  guest registers it needs ([AA06]: "about ten reads per exit") */
+export const VMREADS_PER_EXIT = 10;
+
+const HANDLERS = [
+  ['dispatch', 512],
+  ['emulate', 1536],
+  ['inject', 512],
+  ['shadowFill', 2048],
+  ['shadowSync', 1536],
+  ['shadowSwitch', 1024],
+] as const;
+type HandlerName = (typeof HANDLERS)[number][0];
+
+/** Instructions that exit whatever the paging mode. */
+const ALWAYS_EXITING = new Set([
+  'in',
+  'out',
+  'ins',
+  'outs',
+  'hlt',
+  'cpuid',
+  'rdmsr',
+  'wrmsr',
+  'vmcall',
+]);
+/** CR0 bits the hypervisor owns under shadow paging: the shadow needs paging and WP on */
+const SHADOW_CR0_OWNED = (CR0_PE | CR0_PG | CR0_WP) >>> 0;
+const CR4_PGE = 1 << 7;
+/** CR4 bits it owns: the shadow is built of 4 KiB pages, without global ones */
+const SHADOW_CR4_OWNED = CR4_PSE | CR4_PGE;
+
+abstract class VmxHypervisor implements DeliveryHook, VmxHost {
+  readonly cpu: Cpu;
+  /** root-mode execution of one instruction (no exits): how exiting instructions are emulated */
+  readonly executor: Interpreter;
+  protected readonly handlers: Record<HandlerName, HandlerFootprint>;
+
+  constructor(
+    readonly machine: Machine,
+    protected readonly meter: RunMeter,
+    readonly technique: string,
+  ) {
+    this.cpu = machine.cpu;
+    if (machine.memory.size < machine.guestMemoryBytes + HYPERVISOR_BYTES) {
+      throw new Error(`${technique} needs its hypervisor region above the guest RAM`);
+    }
+    this.executor = new Interpreter(this.cpu);
+    this.handlers = handlerFootprints(technique, machine.guestMemoryBytes, HANDLERS);
+  }
+
+  /** the forms this variant's control structure makes exit, beyond ALWAYS_EXITING */
+  protected abstract controlExitingOps(): readonly string[];
+
+  /** Enter non-root operation with the guest's boot state. */
+  boot(): void {
+    const ops = new Set([...ALWAYS_EXITING, ...this.controlExitingOps()]);
+    this.machine.interpreter.setExiting(FORMS.filter((f) => ops.has(f.op)).map((f) => f.id));
+    this.cpu.vmx = this;
+    this.cpu.hook = this;
+  }
+
+  // ---- the exit handler ---------------------------------------------------------------------
+  exits(insn: DecodedInstruction): boolean {
+    return ALWAYS_EXITING.has(insn.form.op) || this.controlExits(insn);
+  }
+
+  /** does this control-register access or invlpg exit (the variant's control structure)? */
+  protected abstract controlExits(insn: DecodedInstruction): boolean;
+
+  instructionExit({ insn }: InstructionExit): void {
+    const op = insn.form.op;
+    if (op === 'vmcall') {
+      this.exit('vmcall', 'inject', [], 2);
+      // no para-virtual interface: #UD, as the instruction raises outside VMX operation
+      this.retireFaulting();
+      this.inject(VECTOR.UD, undefined, 'exception');
+    } else if (ALWAYS_EXITING.has(op)) {
+      const cause =
+        op === 'in' || op === 'out' || op === 'ins' || op === 'outs'
+          ? `io ${trapCause(this.cpu, insn)}`
+          : op;
+      this.exit(cause, 'emulate', [], 1);
+      this.emulate();
+    } else {
+      this.controlExit(insn);
+    }
+  }
+
+  protected abstract controlExit(insn: DecodedInstruction): void;
+
+  eptViolation(violation: EptViolation, duringDelivery: boolean): void {
+    throw new GuestNotVirtualizable(
+      `${this.technique}: ${violation.write ? 'a write to' : 'an access to'} guest-physical ` +
+        `0x${violation.guestPhysical.toString(16)}${duringDelivery ? ' during an event delivery' : ''} ` +
+        `at EIP=0x${this.cpu.insnStart.toString(16)}, which this hypervisor does not map`,
+    );
+  }
+
+  /** Run the exiting instruction at `cpu.insnStart` in root mode, once (it is counted once). */
+  protected emulate(): void {
+    const cpu = this.cpu;
+    cpu.eip = cpu.insnStart;
+    // the exit retired nothing; the execution counts the instruction (executeForGuest takes
+    // one off again, as for a trapped attempt)
+    cpu.instructions++;
+    this.executeForGuest();
+  }
+
+  protected abstract executeForGuest(): void;
+
+  /** an instruction that faults: counted as a faulting instruction, as the bare CPU counts it */
+  protected retireFaulting(): void {
+    const cpu = this.cpu;
+    cpu.instructions++;
+    cpu.faultingInstructions++;
+    cpu.cycles += cpu.faultingCycles;
+    cpu.eip = cpu.insnStart;
+  }
+
+  // ---- events -------------------------------------------------------------------------------
+  abstract intercept(
+    cpu: Cpu,
+    vector: number,
+    errorCode: number | undefined,
+    source: DeliverySource,
+  ): boolean;
+
+  /** Inject an event: the CPU delivers it through the guest's IDT at the next VM entry. */
+  abstract inject(vector: number, errorCode: number | undefined, source: DeliverySource): void;
+
+  /** External-interrupt exiting: the interrupt exits, then is injected (one vmwrite). */
+  protected externalInterruptExit(): void {
+    this.exit(`external-interrupt irq ${this.machine.pic.lastIrq}`, 'inject', [], 1);
+  }
+
+  // ---- accounting ---------------------------------------------------------------------------
+  /** One VM exit and the entry back: its transitions, VMCS accesses and the handler's work. */
+  protected exit(cause: string, handler: HandlerName, work: TrapWork, vmwrites: number): void {
+    this.meter.runHandler(this.handlers.dispatch);
+    this.meter.trap(
+      `exit:${cause}`,
+      [
+        ['vmx.exit', 1],
+        ['vmx.vmread', VMREADS_PER_EXIT],
+        ['vmx.vmwrite', vmwrites],
+        ...work.filter(([, n]) => n > 0),
+        ['vmx.entry', 1],
+      ],
+      this.handlers[handler],
+    );
+  }
+}
+
+/** `hardware-assisted`: VT-x with shadow page tables from the shared core. */
+export class ShadowPagingVmx extends VmxHypervisor {
+  /** the guest's paging registers and CR2 (the shadow core's view of the guest) */
+  readonly vcpu: VirtualCpu;
+  readonly shadow: ShadowPageTables;
+  readonly writes: ShadowWriteWindow;
+
+  constructor(machine: Machine, meter: RunMeter) {
+    super(machine, meter, 'hardware-assisted');
+    const guestBytes = machine.guestMemoryBytes;
+    // the VirtualCpu holds only what the shadow core reads: the guest's CR0, CR3, CR4 and CR2
+    // (everything else of the guest's state is the CPU's own in non-root operation)
+    this.vcpu = new VirtualCpu(this.cpu, { idtrBase: 0, idtrLimit: 0 });
+    this.shadow = new ShadowPageTables(
+      this.cpu,
+      machine.memory,
+      guestBytes,
+      shadowPool(guestBytes),
+    );
+    this.writes = new ShadowWriteWindow(this.cpu, this.shadow);
+  }
+
+  protected controlExitingOps(): readonly string[] {
+    return ['mov-to-cr', 'mov-from-cr', 'invlpg'];
+  }
+
+  override boot(): void {
+    const cpu = this.cpu;
+    const vcpu = this.vcpu;
+    vcpu.cr0 = cpu.cr0;
+    vcpu.cr3 = cpu.cr3;
+    vcpu.cr4 = cpu.cr4;
+    vcpu.cr2 = cpu.cr2;
+    cpu.cr0GuestHostMask = SHADOW_CR0_OWNED;
+    cpu.cr4GuestHostMask = SHADOW_CR4_OWNED;
+    this.loadGuestControl();
+    loadGuestPaging(cpu, this.shadow, vcpu);
+    super.boot();
+  }
+
+  /** The real CR0/CR4 for the guest's: the owned bits forced as the shadow needs them. */
+  private loadGuestControl(): void {
+    const cpu = this.cpu;
+    const vcpu = this.vcpu;
+    if (!(vcpu.cr0 & CR0_PE)) {
+      throw new GuestNotVirtualizable(
+        `${this.technique}: the guest cleared CR0.PE at EIP=0x${cpu.insnStart.toString(16)}; real mode needs an unrestricted guest, which this VMX does not model`,
+      );
+    }
+    cpu.cr0ReadShadow = vcpu.cr0;
+    cpu.cr0 = (vcpu.cr0 | SHADOW_CR0_OWNED) >>> 0;
+    cpu.cr4ReadShadow = vcpu.cr4;
+    cpu.cr4 = (vcpu.cr4 & ~SHADOW_CR4_OWNED) >>> 0;
+  }
+
+  protected controlExits(insn: DecodedInstruction): boolean {
+    const cpu = this.cpu;
+    switch (insn.form.op) {
+      case 'invlpg':
+        return true;
+      case 'mov-from-cr':
+        return insn.reg === 3;
+      case 'mov-to-cr': {
+        const v = cpu.getReg(insn.rm, 32);
+        if (insn.reg === 0) return ((v ^ cpu.cr0ReadShadow) & cpu.cr0GuestHostMask) !== 0;
+        if (insn.reg === 4) return ((v ^ cpu.cr4ReadShadow) & cpu.cr4GuestHostMask) !== 0;
+        return insn.reg === 3;
+      }
+      default:
+        return false;
+    }
+  }
+
+  protected controlExit(insn: DecodedInstruction): void {
+    const cpu = this.cpu;
+    const vcpu = this.vcpu;
+    if (insn.form.op === 'invlpg') {
+      this.exit('invlpg', 'emulate', [], 1);
+      this.emulate();
+      return;
+    }
+    if (insn.form.op === 'mov-from-cr') {
+      // CR3-store exiting: the guest reads its own directory, not the shadow
+      this.exit('mov r32, cr3', 'emulate', [], 1);
+      this.emulate();
+      cpu.setReg(insn.rm, 32, vcpu.cr3);
+      return;
+    }
+    // a CR write: executed against the guest's own CR0/CR4 (what it may write, what it
+    // changes), then the guest's new values kept and the real ones derived from them
+    const reg = insn.reg;
+    this.exit(
+      `mov cr${reg}`,
+      reg === 3 ? 'shadowSwitch' : 'emulate',
+      reg === 3 ? [['vmm.shadowSwitch', 1]] : [],
+      reg === 3 ? 2 : 3,
+    );
+    const before = { cr0: vcpu.cr0, cr4: vcpu.cr4 };
+    cpu.cr0GuestHostMask = 0;
+    cpu.cr4GuestHostMask = 0;
+    cpu.cr0 = (vcpu.cr0 | CR0_PG) >>> 0;
+    cpu.cr4 = vcpu.cr4;
+    let done = false;
+    try {
+      cpu.eip = cpu.insnStart;
+      this.executor.executeOne();
+      done = true;
+    } catch (e) {
+      if (!(e instanceof CpuException)) throw e;
+      this.retireFaulting();
+      vcpu.cr0 = before.cr0;
+      vcpu.cr4 = before.cr4;
+      this.restoreControl();
+      this.inject(e.vector, e.errorCode, 'exception');
+    }
+    if (!done) return;
+    if (reg === 0) vcpu.cr0 = cpu.cr0;
+    if (reg === 4) vcpu.cr4 = cpu.cr4;
+    if (reg === 3) vcpu.cr3 = cpu.cr3;
+    this.restoreControl();
+    if (reg === 4 && (before.cr4 ^ vcpu.cr4) & CR4_PSE) this.shadow.dropAll();
+    const pagingChanged =
+      reg === 3 || reg === 4 || ((before.cr0 ^ vcpu.cr0) & (CR0_PG | CR0_WP | CR0_PE)) !== 0;
+    if (pagingChanged) loadGuestPaging(cpu, this.shadow, vcpu);
+  }
+
+  private restoreControl(): void {
+    this.cpu.cr0GuestHostMask = SHADOW_CR0_OWNED;
+    this.cpu.cr4GuestHostMask = SHADOW_CR4_OWNED;
+    this.loadGuestControl();
+  }
+
+  protected executeForGuest(): void {
+    executeForGuest(this, false);
+  }
+
+  // ---- events -------------------------------------------------------------------------------
+  intercept(
+    _cpu: Cpu,
+    vector: number,
+    errorCode: number | undefined,
+    source: DeliverySource,
+  ): boolean {
+    if (source === 'exception' && vector === VECTOR.PF) {
+      // the exception bitmap's #PF: the CPU wrote CR2, which the guest must not see for a
+      // fault that is the hypervisor's (exit qualification), so the guest's value goes back
+      const cpu = this.cpu;
+      const linear = cpu.cr2;
+      cpu.cr2 = cpu.cr2BeforeFault;
+      this.vcpu.cr2 = cpu.cr2;
+      handleShadowPageFault(this, linear, errorCode ?? 0);
+      return true;
+    }
+    if (source === 'external') this.externalInterruptExit();
+    // the guest's own event, delivered through its IDT by the CPU (no exit for it)
+    this.inject(vector, errorCode, source);
+    return true;
+  }
+
+  inject(vector: number, errorCode: number | undefined, source: DeliverySource): void {
+    const cpu = this.cpu;
+    if (source === 'exception' && vector === VECTOR.PF) cpu.cr2 = this.vcpu.cr2;
+    reflectEvent(cpu, this.writes, vector, errorCode, source, (e) => this.resolveDeliveryFault(e));
+  }
+
+  /** ShadowFaultHost: a true page fault is injected. */
+  reflect(vector: number, errorCode: number | undefined, source: DeliverySource): void {
+    this.inject(vector, errorCode, source);
+  }
+
+  /**
+   * A fault while the CPU delivers an event (the guest's stack not in the shadow yet) exits
+   * with the event pending (IDT-vectoring information); resolved, the event is re-injected.
+   */
+  private resolveDeliveryFault(e: CpuException): boolean {
+    return this.resolveNested(e, this.cpu.cr2BeforeFault, true);
+  }
+
+  /** A page fault met while an instruction is emulated (part of that exit's work) or an
+   *  event delivered (an exit of its own): the shadow's business, or the guest's? */
+  resolveNested(e: CpuException, savedCr2: number, ownExit = false): boolean {
+    const work = this.writes.resolveNested(e, savedCr2, this.vcpu.paging);
+    if (work === undefined) return false;
+    if (ownExit) this.exit('#PF hidden (event delivery)', 'shadowFill', [], 1);
+    chargeNestedWork(this.meter, work, this.handlers.shadowFill);
+    return true;
+  }
+
+  /** ShadowFaultHost: a shadow page fault's exit. */
+  trap(cause: string, handler: 'shadowFill' | 'shadowSync' | 'emulate', work: TrapWork): void {
+    // event injection is the CPU's at entry: the hypervisor's part is two vmwrites, not a
+    // frame built in software
+    const injects = work.some(([kind]) => kind === 'vmm.reflect');
+    const rest = work.filter(([kind]) => kind !== 'vmm.reflect');
+    this.exit(cause, handler, rest, injects ? 2 : handler === 'shadowFill' ? 0 : 1);
+  }
+}
+
+/** `hardware-assisted-npt`: VT-x with nested paging (EPT). */
+export class NestedPagingVmx extends VmxHypervisor {
+  readonly nested: NestedPageTable;
+
+  constructor(machine: Machine, meter: RunMeter) {
+    super(machine, meter, 'hardware-assisted-npt');
+    const guestBytes = machine.guestMemoryBytes;
+    const pool = shadowPool(guestBytes);
+    this.nested = new NestedPageTable(machine.memory, guestBytes, pool.first, pool.count);
+  }
+
+  protected controlExitingOps(): readonly string[] {
+    return [];
+  }
+
+  override boot(): void {
+    const cpu = this.cpu;
+    cpu.nested = { root: this.nested.root };
+    cpu.flushTlb();
+    super.boot();
+  }
+
+  protected controlExits(): boolean {
+    return false;
+  }
+
+  protected controlExit(insn: DecodedInstruction): void {
+    throw new Error(`${this.technique}: '${insn.form.mnemonic}' does not exit with nested paging`);
+  }
+
+  protected executeForGuest(): void {
+    const cpu = this.cpu;
+    try {
+      this.executor.executeOne();
+    } catch (e) {
+      if (e instanceof EptViolation) {
+        cpu.instructions--;
+        this.eptViolation(e, false);
+        return;
+      }
+      if (!(e instanceof CpuException)) throw e;
+      cpu.instructions--;
+      this.retireFaulting();
+      this.inject(e.vector, e.errorCode, 'exception');
+      return;
+    }
+    cpu.instructions--;
+  }
+
+  /**
+   * A write to guest-physical memory beyond RAM (the nested table maps it read-only to all
+   * ones): the EPT violation exits and the hypervisor runs the instruction with the page
+   * pointed at a discard page, so the write is lost as natively. Outside an instruction (an
+   * event's frame pushed there) it is refused with the address.
+   */
+  override eptViolation(violation: EptViolation, duringDelivery: boolean): void {
+    const cpu = this.cpu;
+    if (duringDelivery || !violation.write || !this.nested.isUnassigned(violation.guestPhysical)) {
+      super.eptViolation(violation, duringDelivery);
+      return;
+    }
+    this.exit('ept-violation write', 'emulate', [['vmm.emulate', 1]], 1);
+    const undo: (() => void)[] = [];
+    let page = violation.guestPhysical;
+    try {
+      for (let attempt = 0; attempt < 4; attempt++) {
+        undo.push(this.nested.discardWritesTo(page));
+        cpu.flushTlb();
+        cpu.eip = cpu.insnStart;
+        try {
+          this.executor.executeOne();
+          return;
+        } catch (e) {
+          if (e instanceof EptViolation && e.write && this.nested.isUnassigned(e.guestPhysical)) {
+            page = e.guestPhysical;
+            cpu.instructions--;
+            continue;
+          }
+          if (e instanceof EptViolation) throw new GuestNotVirtualizable(e.toString());
+          if (!(e instanceof CpuException)) throw e;
+          this.retireFaulting();
+          this.inject(e.vector, e.errorCode, 'exception');
+          return;
+        }
+      }
+      throw new GuestNotVirtualizable(
+        `${this.technique}: the instruction at EIP=0x${cpu.insnStart.toString(16)} writes more unassigned pages than it can`,
+      );
+    } finally {
+      for (const u of undo.reverse()) u();
+      cpu.flushTlb();
+    }
+  }
+
+  intercept(
+    _cpu: Cpu,
+    _vector: number,
+    _errorCode: number | undefined,
+    source: DeliverySource,
+  ): boolean {
+    // the guest's exceptions, page faults included, and its system calls never exit
+    if (source === 'external') this.externalInterruptExit();
+    return false;
+  }
+
+  inject(vector: number, errorCode: number | undefined, source: DeliverySource): void {
+    this.cpu.deliverDirect(vector, errorCode, source);
+  }
+}
