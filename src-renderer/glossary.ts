@@ -489,6 +489,7 @@ export const GLOSSARY: readonly GlossaryEntry[] = [
       'miss costs more: up to nm + n + m memory references for n-level guest and m-level host ' +
       'tables (8 for two levels on two levels).',
     lecture: '§4.4 (beyond the lecture)',
+    inApp: 'hardware-assisted-npt runs: Compare → Modeled cycles by category (page walks)',
     see: ['Shadow page table', 'Hardware-assisted virtualization', 'TLB'],
   },
 
@@ -503,7 +504,7 @@ export const GLOSSARY: readonly GlossaryEntry[] = [
       'page-table updates in one call), but the guest must be modified — easy for open-source ' +
       'systems; Xen reached closed-source ones through special device drivers.',
     lecture: '§5',
-    inApp: 'Experiment → Techniques (when this build includes it)',
+    inApp: 'Experiment → Techniques → paravirt; Compare → Hypercalls by name',
     see: ['Para-API', 'Hypercall'],
   },
   {
@@ -575,7 +576,7 @@ export const GLOSSARY: readonly GlossaryEntry[] = [
       'code runs directly, untranslated (§6.3).',
     lecture: '§6',
     inApp:
-      'Experiment → Techniques (when this build includes it); Compare → Binary translation, ' +
+      'Experiment → Techniques → binary-translation; Compare → Binary translation, ' +
       'Callouts by kind; Report → Binary translation',
     see: [
       'Translation unit',
@@ -699,7 +700,7 @@ export const GLOSSARY: readonly GlossaryEntry[] = [
       'guest instruction — the “too slow” approach the lecture contrasts binary translation ' +
       'with, and not efficient in the Popek and Goldberg sense.',
     lecture: '§6',
-    inApp: 'Experiment → Techniques (when this build includes it)',
+    inApp: 'Experiment → Techniques → interpreter; Compare → Modeled cycles by category',
     see: ['Binary translation', 'Efficiency property', 'Interpretive execution'],
   },
 
@@ -714,7 +715,7 @@ export const GLOSSARY: readonly GlossaryEntry[] = [
       'trap-and-emulate needs, but the first implementations had such costly exits that binary ' +
       'translation often beat them (Adams and Agesen, 2006).',
     lecture: '§4.4 (beyond the lecture)',
-    inApp: 'Experiment → Techniques (when this build includes it)',
+    inApp: 'Experiment → Techniques → hardware-assisted, hardware-assisted-npt',
     see: ['VM exit', 'VMCS', 'Nested paging', 'Interpretive execution'],
   },
   {
@@ -727,6 +728,7 @@ export const GLOSSARY: readonly GlossaryEntry[] = [
       'entry. A round trip cost thousands of cycles on the first VT-x processors; later ' +
       'generations cut that, but an exit stays far dearer than an ordinary instruction.',
     lecture: '§4.4 (beyond the lecture)',
+    inApp: 'Compare → VM exits by reason; the trap log (causes exit:…)',
     see: ['VMCS', 'World switch', 'Hardware-assisted virtualization'],
   },
   {

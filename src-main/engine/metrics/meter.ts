@@ -80,6 +80,9 @@ export class RunMeter {
   private translationCycles = 0;
   /** instruction forms' cost kinds, by form id */
   private readonly formKinds: readonly string[];
+  /** the run is interpreted in software: every instruction pays the interpreter's dispatch,
+   *  TLB misses are software walks, events are delivered by software */
+  private interpreted = false;
 
   constructor(
     private readonly machine: Machine,
@@ -105,6 +108,22 @@ export class RunMeter {
     cpu.observer = { delivered: (v, e, s) => this.guestEvent(v, e, s) };
   }
 
+  /**
+   * Price the run as interpreted (the `interpreter` technique): each instruction the CPU
+   * retires or faults on also costs `interp.dispatch`, each TLB miss is an `interp.walk`
+   * instead of a hardware walk, and each event delivered costs `interp.event` on top of its
+   * delivery. Call before the run starts.
+   */
+  interpretEveryInstruction(): void {
+    if (this.interpreted) return;
+    this.interpreted = true;
+    const cpu = this.machine.cpu;
+    const dispatch = this.unit('interp.dispatch');
+    FORMS.forEach((f) => (cpu.formCycles[f.id] = this.unit(this.formKinds[f.id]!) + dispatch));
+    cpu.faultingCycles = this.unit('insn.faulting') + dispatch;
+    cpu.walkCycles = this.unit('interp.walk');
+  }
+
   /** Charge `count` events of `kind` now: counted, and the modeled clock moves on. */
   charge(kind: string, count = 1): number {
     const cycles = this.unit(kind) * count;
@@ -128,7 +147,8 @@ export class RunMeter {
           : vector === 14
             ? 'event.pagefault'
             : 'event.exception';
-    const cost = this.charge(kind);
+    let cost = this.charge(kind);
+    if (this.interpreted) cost += this.charge('interp.event');
     this.log('guest', cause, cost, source === 'external' ? this.machine.cpu.eip : undefined);
   }
 
@@ -271,7 +291,12 @@ export class RunMeter {
     };
     FORMS.forEach((f) => add(this.formKinds[f.id]!, cpu.formCounts[f.id]!));
     add('insn.faulting', cpu.faultingInstructions);
-    add('mmu.walk', cpu.pageWalks);
+    if (this.interpreted) {
+      let retired = cpu.faultingInstructions;
+      for (const n of cpu.formCounts) retired += n;
+      add('interp.dispatch', retired);
+    }
+    add(this.interpreted ? 'interp.walk' : 'mmu.walk', cpu.pageWalks);
     add('mmu.nestedReference', cpu.nestedReferences);
     // I-cache misses: the CPU's fetches plus handler fetches (already in the ledger)
     const handlerMisses = this.ledger.get('cache.icacheMiss') ?? 0;

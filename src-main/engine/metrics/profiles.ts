@@ -108,6 +108,24 @@ export const COST_KINDS: readonly CostKind[] = [
       'nested paging: one entry of the nested page table read by a two-dimensional walk (n·m + n + m references per TLB miss)',
   },
   {
+    kind: 'interp.dispatch',
+    category: 'hypervisor',
+    description:
+      "the interpreter's work per guest instruction: fetch through its software TLB, decode, dispatch (on top of the operation itself)",
+  },
+  {
+    kind: 'interp.walk',
+    category: 'pageWalk',
+    description:
+      "a miss in the interpreter's software TLB: the guest's 2-level tables walked in software",
+  },
+  {
+    kind: 'interp.event',
+    category: 'hypervisor',
+    description:
+      "an exception or interrupt delivered by the interpreter: the guest's IDT gate and TSS read and its frame built in software",
+  },
+  {
     kind: 'vmx.exit',
     category: 'worldSwitch',
     description: "a VM exit: the guest's state saved into the VMCS, the hypervisor's loaded",
@@ -309,6 +327,21 @@ const P4: CpuProfile = {
       cycles: 54,
       source: '[Fog] Prescott L2 latency ≈27; a 2-level walk is two dependent L2 hits',
     },
+    'interp.dispatch': {
+      cycles: 80,
+      source:
+        'assumption: a Bochs-class interpreter loop of ≈40 host instructions per guest instruction (software-TLB fetch, decode-table lookup, indirect dispatch, lazy flags) at ≈2 cycles each on the P4, whose 31-stage pipeline pays for the mispredicted indirect dispatch',
+    },
+    'interp.walk': {
+      cycles: 300,
+      source:
+        'assumption: two dependent L2 hits (54, as mmu.walk) and ≈120 instructions of permission and A/D-bit checks in software, ≈2 cycles each on the P4',
+    },
+    'interp.event': {
+      cycles: 600,
+      source:
+        'assumption: as vmm.reflect (≈300 instructions to read the gate and TSS and push the frame)',
+    },
     'vmx.exit': { cycles: 1931, source: '[AA06] Table 1: page-fault VM exit 1,931 cycles (P4)' },
     'vmx.entry': { cycles: 2409, source: '[AA06] Table 1: VM entry 2,409 cycles (P4)' },
     'vmx.vmread': { cycles: 178, source: '[AA06] Table 1: vmread 178 cycles (P4)' },
@@ -445,6 +478,17 @@ const CORE2: CpuProfile = {
     'event.softint': { cycles: 445, source: 'assumption: as event.exception' },
     'event.interrupt': { cycles: 445, source: 'assumption: as event.exception' },
     'mmu.walk': { cycles: 28, source: '[Fog] Core 2 L2 latency ≈14; two dependent L2 hits' },
+    'interp.dispatch': {
+      cycles: 40,
+      source:
+        'assumption: a Bochs-class interpreter loop of ≈40 host instructions per guest instruction at ≈1 cycle each on the Core 2',
+    },
+    'interp.walk': {
+      cycles: 150,
+      source:
+        'assumption: two dependent L2 hits (28, as mmu.walk) and ≈120 instructions of checks in software, ≈1 cycle each',
+    },
+    'interp.event': { cycles: 300, source: 'assumption: as vmm.reflect on this profile' },
     'vmx.exit': {
       cycles: 1186,
       source: '[AA06] Table 1: page-fault VM exit 1,186 cycles (Core 2)',
@@ -582,6 +626,17 @@ const MODERN: CpuProfile = {
     'event.softint': { cycles: 400, source: 'assumption: as event.exception' },
     'event.interrupt': { cycles: 400, source: 'assumption: as event.exception' },
     'mmu.walk': { cycles: 24, source: '[Fog] Sandy Bridge L2 latency 12; two dependent L2 hits' },
+    'interp.dispatch': {
+      cycles: 30,
+      source:
+        'assumption: a Bochs-class interpreter loop of ≈40 host instructions per guest instruction at a modern core’s ≈1.3 instructions per cycle on such branchy code',
+    },
+    'interp.walk': {
+      cycles: 120,
+      source:
+        'assumption: two dependent L2 hits (24, as mmu.walk) and ≈120 instructions of checks in software, ≈1.2 per cycle',
+    },
+    'interp.event': { cycles: 300, source: 'assumption: as vmm.reflect on this profile' },
     'vmx.exit': {
       cycles: 700,
       source:

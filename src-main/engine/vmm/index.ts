@@ -8,6 +8,7 @@ import {
   hardwareAssistedNptTechnique,
   hardwareAssistedTechnique,
 } from './techniques/hardware-assisted';
+import { interpreterTechnique } from './techniques/interpreter';
 import { nativeTechnique } from './techniques/native';
 import { paravirtTechnique } from './techniques/paravirt';
 import { trapAndEmulateTechnique } from './techniques/trap-and-emulate';
@@ -18,6 +19,7 @@ registerTechnique(paravirtTechnique);
 registerTechnique(binaryTranslationTechnique);
 registerTechnique(hardwareAssistedTechnique);
 registerTechnique(hardwareAssistedNptTechnique);
+registerTechnique(interpreterTechnique);
 
 export { findTechnique, listTechniques, requireTechnique } from './registry';
 export type { Technique, TechniqueContext, TechniqueInfo, TechniqueSession } from './technique';
