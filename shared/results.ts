@@ -142,6 +142,9 @@ export const EventEntrySchema = z.object({
   cause: z.string(),
   /** modeled cycles the event cost */
   cost: cycles,
+  /** what the hypervisor was told of it, when more than the cause: a VM exit's qualification
+   *  (the port and width of an I/O exit, the value a CR write loads, a fault's address) */
+  detail: z.string().optional(),
 });
 
 export const TimeSlotSchema = z.object({

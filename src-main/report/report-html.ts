@@ -379,7 +379,7 @@ function runDetails(run: RunResult, label: string, index: number): string {
     e.bytes,
     e.disasm,
     e.kind,
-    e.cause,
+    e.detail ? `${e.cause} (${e.detail})` : e.cause,
     count(e.cost),
   ]);
   const kept = run.events.entries.length;

@@ -102,6 +102,31 @@ describe('the Trap log view', () => {
     ]);
   });
 
+  it("shows a VM exit's qualification under its cause", async () => {
+    const { pinia } = setupRenderer();
+    const file = sampleHistoryFile();
+    const run = file.runs[1]!;
+    file.runs[1] = {
+      ...run,
+      events: {
+        ...run.events,
+        entries: [
+          {
+            ...run.events.entries[0]!,
+            cause: 'exit:io out port 0x80',
+            detail: 'port 0x80, 1 byte, out',
+          },
+        ],
+      },
+    };
+    useResultsStore().set(file);
+    wrapper = mount(TrapLogView, { global: { plugins: [pinia] } });
+    await flushPromises();
+    const cells = wrapper.findAll('.trap-table tbody tr')[0]!.findAll('td');
+    expect(cells[6]!.text()).toContain('exit:io out port 0x80');
+    expect(cells[6]!.get('.muted').text()).toBe('port 0x80, 1 byte, out');
+  });
+
   it('filters by cause, and a chart click sets the cause and the run', async () => {
     const w = await mountView(TrapLogView);
     useUiStore().showTraps('pf:hidden', 'binary-translation');

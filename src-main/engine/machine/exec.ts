@@ -948,6 +948,17 @@ H['scas'] = (cpu, i) => {
 function port(cpu: Cpu, i: D, k: number): number {
   return i.form.operands[k]!.kind === 'imm' ? i.imm & 0xff : cpu.getReg(2, 16);
 }
+/** The port and width in bytes an in/out/ins/outs accesses (an I/O exit's qualification). */
+export function ioAccess(cpu: Cpu, i: D): { port: number; bytes: number } {
+  switch (i.form.op) {
+    case 'in':
+      return { port: port(cpu, i, 1), bytes: sizeOf(i, 0) / 8 };
+    case 'out':
+      return { port: port(cpu, i, 0), bytes: sizeOf(i, 1) / 8 };
+    default:
+      return { port: cpu.getReg(2, 16), bytes: stringSize(i) / 8 };
+  }
+}
 H['in'] = (cpu, i) => {
   const size = sizeOf(i, 0);
   const p = port(cpu, i, 1);

@@ -160,6 +160,8 @@ export class RunMeter {
     cause: string,
     charges: readonly (readonly [kind: string, count: number])[],
     handler?: HandlerFootprint,
+    /** what the hypervisor was told of the event (a VM exit's qualification), for the log */
+    detail?: string,
   ): number {
     this.trapCount++;
     this.trapsByCause.set(cause, (this.trapsByCause.get(cause) ?? 0) + 1);
@@ -174,7 +176,7 @@ export class RunMeter {
       }
     }
     if (handler) cost += this.runHandler(handler);
-    this.log('trap', cause, cost);
+    this.log('trap', cause, cost, undefined, detail);
     return cost;
   }
 
@@ -184,7 +186,13 @@ export class RunMeter {
     return missed > 0 ? this.charge('cache.icacheMiss', missed) : 0;
   }
 
-  private log(kind: EventEntry['kind'], cause: string, cost: number, eip?: number): void {
+  private log(
+    kind: EventEntry['kind'],
+    cause: string,
+    cost: number,
+    eip?: number,
+    detail?: string,
+  ): void {
     if (this.events.length >= this.options.eventLimit) {
       this.droppedEvents++;
       return;
@@ -201,6 +209,7 @@ export class RunMeter {
       kind,
       cause,
       cost,
+      ...(detail === undefined ? {} : { detail }),
     });
   }
 

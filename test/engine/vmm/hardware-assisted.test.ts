@@ -94,6 +94,17 @@ describe('hardware-assisted techniques', () => {
     expect(nested.a.contextSwitches.count - nested.b.contextSwitches.count).toBe(1000);
   });
 
+  it("logs each exit's qualification: the port and width, the CR value, the fault's address", () => {
+    const io = run(spec('io', 5), 'hardware-assisted-npt');
+    const out = io.events.entries.find((e) => e.cause === 'exit:io out port 0x80');
+    expect(out?.detail).toBe('port 0x80, 1 byte, out');
+    const cr3 = run(spec('cr3', 5), 'hardware-assisted');
+    const load = cr3.events.entries.find((e) => e.cause === 'exit:mov cr3');
+    expect(load?.detail).toMatch(/^CR3 ← 0x[0-9a-f]+$/);
+    const pf = cr3.events.entries.find((e) => e.cause === 'exit:#PF hidden');
+    expect(pf?.detail).toMatch(/^linear 0x[0-9a-f]+, error code 0x[0-9a-f]+$/);
+  });
+
   it('nested paging walks in two dimensions: 8 references per 2-level TLB miss, 2 unpaged', () => {
     const r = run(spec('ctxswitch', 200), 'hardware-assisted-npt');
     const line = (kind: string) => r.costBreakdown.find((l) => l.kind === kind)?.count ?? 0;

@@ -31,7 +31,16 @@ import { CpuException, VECTOR } from '../../../machine/exceptions';
 import { FORMS } from '../../../isa/table';
 import { Interpreter } from '../../../machine/interpreter';
 import { type Machine } from '../../../machine/machine';
-import { EptViolation, type InstructionExit, type VmxHost } from '../../../machine/vmx';
+import { ioAccess } from '../../../machine/exec';
+import {
+  defaultControls,
+  EptViolation,
+  EXITING_OPS,
+  type InstructionExit,
+  instructionExits,
+  type VmExecutionControls,
+  type VmxHost,
+} from '../../../machine/vmx';
 import { type HandlerFootprint, type RunMeter } from '../../../metrics/meter';
 import { executeForGuest, loadGuestPaging } from '../../guest-instruction';
 import { handlerFootprints, HYPERVISOR_BYTES, shadowPool } from '../../hypervisor-memory';
@@ -58,18 +67,9 @@ const HANDLERS = [
 ] as const;
 type HandlerName = (typeof HANDLERS)[number][0];
 
-/** Instructions that exit whatever the paging mode. */
-const ALWAYS_EXITING = new Set([
-  'in',
-  'out',
-  'ins',
-  'outs',
-  'hlt',
-  'cpuid',
-  'rdmsr',
-  'wrmsr',
-  'vmcall',
-]);
+/** Instructions the hypervisor emulates by running them in root mode. */
+const EMULATED = new Set(['in', 'out', 'ins', 'outs', 'hlt', 'cpuid', 'rdmsr', 'wrmsr']);
+const IO = new Set(['in', 'out', 'ins', 'outs']);
 /** CR0 bits the hypervisor owns under shadow paging: the shadow needs paging and WP on */
 const SHADOW_CR0_OWNED = (CR0_PE | CR0_PG | CR0_WP) >>> 0;
 const CR4_PGE = 1 << 7;
@@ -81,6 +81,8 @@ abstract class VmxHypervisor implements DeliveryHook, VmxHost {
   /** root-mode execution of one instruction (no exits): how exiting instructions are emulated */
   readonly executor: Interpreter;
   protected readonly handlers: Record<HandlerName, HandlerFootprint>;
+  /** the VM-execution controls of the guest's control structure: what exits */
+  readonly controls: VmExecutionControls = defaultControls();
 
   constructor(
     readonly machine: Machine,
@@ -95,38 +97,37 @@ abstract class VmxHypervisor implements DeliveryHook, VmxHost {
     this.handlers = handlerFootprints(technique, machine.guestMemoryBytes, HANDLERS);
   }
 
-  /** the forms this variant's control structure makes exit, beyond ALWAYS_EXITING */
-  protected abstract controlExitingOps(): readonly string[];
-
-  /** Enter non-root operation with the guest's boot state. */
+  /** Enter non-root operation with the guest's boot state and the controls as set. */
   boot(): void {
-    const ops = new Set([...ALWAYS_EXITING, ...this.controlExitingOps()]);
-    this.machine.interpreter.setExiting(FORMS.filter((f) => ops.has(f.op)).map((f) => f.id));
+    this.machine.interpreter.setExiting(
+      FORMS.filter((f) => EXITING_OPS.has(f.op)).map((f) => f.id),
+    );
     this.cpu.vmx = this;
     this.cpu.hook = this;
   }
 
   // ---- the exit handler ---------------------------------------------------------------------
   exits(insn: DecodedInstruction): boolean {
-    return ALWAYS_EXITING.has(insn.form.op) || this.controlExits(insn);
+    return instructionExits(this.cpu, this.controls, insn);
   }
-
-  /** does this control-register access or invlpg exit (the variant's control structure)? */
-  protected abstract controlExits(insn: DecodedInstruction): boolean;
 
   instructionExit({ insn }: InstructionExit): void {
     const op = insn.form.op;
+    const cpu = this.cpu;
     if (op === 'vmcall') {
       this.exit('vmcall', 'inject', [], 2);
       // no para-virtual interface: #UD, as the instruction raises outside VMX operation
       this.retireFaulting();
       this.inject(VECTOR.UD, undefined, 'exception');
-    } else if (ALWAYS_EXITING.has(op)) {
-      const cause =
-        op === 'in' || op === 'out' || op === 'ins' || op === 'outs'
-          ? `io ${trapCause(this.cpu, insn)}`
-          : op;
-      this.exit(cause, 'emulate', [], 1);
+    } else if (EMULATED.has(op)) {
+      let detail: string | undefined;
+      if (IO.has(op)) {
+        const { port, bytes } = ioAccess(cpu, insn);
+        const dir = op === 'in' || op === 'ins' ? 'in' : 'out';
+        detail = `port 0x${port.toString(16)}, ${bytes} byte${bytes > 1 ? 's' : ''}, ${dir}${op.length > 3 || op === 'ins' ? ', string' : ''}${insn.prefixes.rep ? ', rep' : ''}`;
+      } else if (op === 'cpuid') detail = `leaf 0x${cpu.regs[0]!.toString(16)}`;
+      else if (op === 'rdmsr' || op === 'wrmsr') detail = `MSR 0x${cpu.regs[1]!.toString(16)}`;
+      this.exit(IO.has(op) ? `io ${trapCause(cpu, insn)}` : op, 'emulate', [], 1, detail);
       this.emulate();
     } else {
       this.controlExit(insn);
@@ -176,13 +177,26 @@ abstract class VmxHypervisor implements DeliveryHook, VmxHost {
   abstract inject(vector: number, errorCode: number | undefined, source: DeliverySource): void;
 
   /** External-interrupt exiting: the interrupt exits, then is injected (one vmwrite). */
-  protected externalInterruptExit(): void {
-    this.exit(`external-interrupt irq ${this.machine.pic.lastIrq}`, 'inject', [], 1);
+  protected externalInterruptExit(vector: number): void {
+    if (!this.controls.externalInterruptExiting) return;
+    this.exit(
+      `external-interrupt irq ${this.machine.pic.lastIrq}`,
+      'inject',
+      [],
+      1,
+      `vector 0x${vector.toString(16)}`,
+    );
   }
 
   // ---- accounting ---------------------------------------------------------------------------
   /** One VM exit and the entry back: its transitions, VMCS accesses and the handler's work. */
-  protected exit(cause: string, handler: HandlerName, work: TrapWork, vmwrites: number): void {
+  protected exit(
+    cause: string,
+    handler: HandlerName,
+    work: TrapWork,
+    vmwrites: number,
+    qualification?: string,
+  ): void {
     this.meter.runHandler(this.handlers.dispatch);
     this.meter.trap(
       `exit:${cause}`,
@@ -194,6 +208,7 @@ abstract class VmxHypervisor implements DeliveryHook, VmxHost {
         ['vmx.entry', 1],
       ],
       this.handlers[handler],
+      qualification,
     );
   }
 }
@@ -220,13 +235,14 @@ export class ShadowPagingVmx extends VmxHypervisor {
     this.writes = new ShadowWriteWindow(this.cpu, this.shadow);
   }
 
-  protected controlExitingOps(): readonly string[] {
-    return ['mov-to-cr', 'mov-from-cr', 'invlpg'];
-  }
-
   override boot(): void {
     const cpu = this.cpu;
     const vcpu = this.vcpu;
+    const controls = this.controls;
+    controls.cr3LoadExiting = true;
+    controls.cr3StoreExiting = true;
+    controls.invlpgExiting = true;
+    controls.exceptionBitmap = 1 << VECTOR.PF;
     vcpu.cr0 = cpu.cr0;
     vcpu.cr3 = cpu.cr3;
     vcpu.cr4 = cpu.cr4;
@@ -253,35 +269,17 @@ export class ShadowPagingVmx extends VmxHypervisor {
     cpu.cr4 = (vcpu.cr4 & ~SHADOW_CR4_OWNED) >>> 0;
   }
 
-  protected controlExits(insn: DecodedInstruction): boolean {
-    const cpu = this.cpu;
-    switch (insn.form.op) {
-      case 'invlpg':
-        return true;
-      case 'mov-from-cr':
-        return insn.reg === 3;
-      case 'mov-to-cr': {
-        const v = cpu.getReg(insn.rm, 32);
-        if (insn.reg === 0) return ((v ^ cpu.cr0ReadShadow) & cpu.cr0GuestHostMask) !== 0;
-        if (insn.reg === 4) return ((v ^ cpu.cr4ReadShadow) & cpu.cr4GuestHostMask) !== 0;
-        return insn.reg === 3;
-      }
-      default:
-        return false;
-    }
-  }
-
   protected controlExit(insn: DecodedInstruction): void {
     const cpu = this.cpu;
     const vcpu = this.vcpu;
     if (insn.form.op === 'invlpg') {
-      this.exit('invlpg', 'emulate', [], 1);
+      this.exit('invlpg', 'emulate', [], 1, 'linear address of the operand');
       this.emulate();
       return;
     }
     if (insn.form.op === 'mov-from-cr') {
       // CR3-store exiting: the guest reads its own directory, not the shadow
-      this.exit('mov r32, cr3', 'emulate', [], 1);
+      this.exit('mov r32, cr3', 'emulate', [], 1, `CR3 → r${insn.rm}`);
       this.emulate();
       cpu.setReg(insn.rm, 32, vcpu.cr3);
       return;
@@ -294,6 +292,7 @@ export class ShadowPagingVmx extends VmxHypervisor {
       reg === 3 ? 'shadowSwitch' : 'emulate',
       reg === 3 ? [['vmm.shadowSwitch', 1]] : [],
       reg === 3 ? 2 : 3,
+      `CR${reg} ← 0x${cpu.getReg(insn.rm, 32).toString(16)}`,
     );
     const before = { cr0: vcpu.cr0, cr4: vcpu.cr4 };
     cpu.cr0GuestHostMask = 0;
@@ -341,17 +340,23 @@ export class ShadowPagingVmx extends VmxHypervisor {
     errorCode: number | undefined,
     source: DeliverySource,
   ): boolean {
-    if (source === 'exception' && vector === VECTOR.PF) {
+    if (
+      source === 'exception' &&
+      vector === VECTOR.PF &&
+      this.controls.exceptionBitmap & (1 << VECTOR.PF)
+    ) {
       // the exception bitmap's #PF: the CPU wrote CR2, which the guest must not see for a
       // fault that is the hypervisor's (exit qualification), so the guest's value goes back
       const cpu = this.cpu;
       const linear = cpu.cr2;
       cpu.cr2 = cpu.cr2BeforeFault;
       this.vcpu.cr2 = cpu.cr2;
+      this.faultQualification = `linear 0x${linear.toString(16)}, error code 0x${(errorCode ?? 0).toString(16)}`;
       handleShadowPageFault(this, linear, errorCode ?? 0);
+      this.faultQualification = undefined;
       return true;
     }
-    if (source === 'external') this.externalInterruptExit();
+    if (source === 'external') this.externalInterruptExit(vector);
     // the guest's own event, delivered through its IDT by the CPU (no exit for it)
     this.inject(vector, errorCode, source);
     return true;
@@ -379,12 +384,24 @@ export class ShadowPagingVmx extends VmxHypervisor {
   /** A page fault met while an instruction is emulated (part of that exit's work) or an
    *  event delivered (an exit of its own): the shadow's business, or the guest's? */
   resolveNested(e: CpuException, savedCr2: number, ownExit = false): boolean {
+    const linear = this.cpu.cr2;
     const work = this.writes.resolveNested(e, savedCr2, this.vcpu.paging);
     if (work === undefined) return false;
-    if (ownExit) this.exit('#PF hidden (event delivery)', 'shadowFill', [], 1);
+    if (ownExit) {
+      this.exit(
+        '#PF hidden (event delivery)',
+        'shadowFill',
+        [],
+        1,
+        `linear 0x${linear.toString(16)}, IDT-vectoring: the event is re-injected`,
+      );
+    }
     chargeNestedWork(this.meter, work, this.handlers.shadowFill);
     return true;
   }
+
+  /** the qualification of the #PF exit being handled (its linear address and error code) */
+  private faultQualification: string | undefined;
 
   /** ShadowFaultHost: a shadow page fault's exit. */
   trap(cause: string, handler: 'shadowFill' | 'shadowSync' | 'emulate', work: TrapWork): void {
@@ -392,7 +409,13 @@ export class ShadowPagingVmx extends VmxHypervisor {
     // frame built in software
     const injects = work.some(([kind]) => kind === 'vmm.reflect');
     const rest = work.filter(([kind]) => kind !== 'vmm.reflect');
-    this.exit(cause, handler, rest, injects ? 2 : handler === 'shadowFill' ? 0 : 1);
+    this.exit(
+      cause,
+      handler,
+      rest,
+      injects ? 2 : handler === 'shadowFill' ? 0 : 1,
+      this.faultQualification,
+    );
   }
 }
 
@@ -407,19 +430,11 @@ export class NestedPagingVmx extends VmxHypervisor {
     this.nested = new NestedPageTable(machine.memory, guestBytes, pool.first, pool.count);
   }
 
-  protected controlExitingOps(): readonly string[] {
-    return [];
-  }
-
   override boot(): void {
     const cpu = this.cpu;
     cpu.nested = { root: this.nested.root };
     cpu.flushTlb();
     super.boot();
-  }
-
-  protected controlExits(): boolean {
-    return false;
   }
 
   protected controlExit(insn: DecodedInstruction): void {
@@ -457,7 +472,13 @@ export class NestedPagingVmx extends VmxHypervisor {
       super.eptViolation(violation, duringDelivery);
       return;
     }
-    this.exit('ept-violation write', 'emulate', [['vmm.emulate', 1]], 1);
+    this.exit(
+      'ept-violation write',
+      'emulate',
+      [['vmm.emulate', 1]],
+      1,
+      `guest-physical 0x${violation.guestPhysical.toString(16)} (unassigned), write`,
+    );
     const undo: (() => void)[] = [];
     let page = violation.guestPhysical;
     try {
@@ -492,12 +513,12 @@ export class NestedPagingVmx extends VmxHypervisor {
 
   intercept(
     _cpu: Cpu,
-    _vector: number,
+    vector: number,
     _errorCode: number | undefined,
     source: DeliverySource,
   ): boolean {
     // the guest's exceptions, page faults included, and its system calls never exit
-    if (source === 'external') this.externalInterruptExit();
+    if (source === 'external') this.externalInterruptExit(vector);
     return false;
   }
 
