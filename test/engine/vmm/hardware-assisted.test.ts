@@ -61,6 +61,19 @@ describe('hardware-assisted techniques', () => {
     },
   );
 
+  it.each(HW.map((t) => [t] as const))(
+    'strict ISA: the sensitive probes and the mix under %s behave as on bare hardware',
+    (technique) => {
+      for (const name of ['sensitive', 'mix']) {
+        const w = WORKLOADS.find((x) => x.name === name)!;
+        const e = spec(name, w.testN, { isa: 'strict' });
+        const [native, r] = applyEquivalence([run(e, 'native'), run(e, technique)]);
+        expect(r!.equivalent, `${name}: ${JSON.stringify(r!.firstDivergence)}`).toBe(true);
+        expect(r!.end).toEqual(native!.end);
+      }
+    },
+  );
+
   it('exit counts follow the workload: n=1000 minus n=0', () => {
     const diff = (workload: string, technique: string) => {
       const a = run(spec(workload, 1000), technique);
