@@ -164,7 +164,7 @@ describe('hardware-assisted techniques', () => {
     expect(overhead('forkwait', 'hardware-assisted-npt')).toBeLessThan(
       overhead('forkwait', 'hardware-assisted'),
     );
-  });
+  }, 300_000);
 });
 
 describe('machine-test kernels, --isa classic', () => {
