@@ -358,6 +358,27 @@ export class Cpu implements ByteSource {
   }
 
   /**
+   * The physical address a write to `linear` would reach through a TLB hit, without counting
+   * the lookup; undefined when the write would miss (or fault). With paging off (and no
+   * nested paging) there is no TLB: the address itself.
+   */
+  peekTlbWrite(linear: number, user: boolean): number | undefined {
+    if ((this.cr0 & CR0_PG) === 0 && this.nested === undefined) return linear >>> 0;
+    const vpn = linear >>> PAGE_SHIFT;
+    const base = (vpn & this.tlbSetMask) * TLB_WAYS;
+    for (let slot = base; slot < base + TLB_WAYS; slot++) {
+      if (this.tlbTag[slot] !== vpn) continue;
+      const f = this.tlbFlags[slot]!;
+      const hit =
+        (!user || f & TLB_USER) &&
+        f & TLB_DIRTY &&
+        (f & TLB_WRITE || (!user && !(this.cr0 & CR0_WP)));
+      return hit ? ((this.tlbPhys[slot]! << PAGE_SHIFT) | (linear & 0xfff)) >>> 0 : undefined;
+    }
+    return undefined;
+  }
+
+  /**
    * Linear → physical as the page tables say, with no side effect at all (no TLB fill, no
    * A/D bits, no fault, no count): for logs and debuggers. Undefined when not mapped or
    * beyond RAM.

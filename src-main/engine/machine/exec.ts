@@ -881,14 +881,7 @@ function stringOp(cpu: Cpu, i: D, body: () => boolean | void): void {
     if (cpu.regs[1] === 0) return;
     const more = body();
     cpu.regs[1] = (cpu.regs[1]! - 1) >>> 0;
-    if (n > 0) {
-      // each iteration counts, and is charged, as an instruction executed (the interpreter
-      // counts the first)
-      cpu.instructions++;
-      if (cpu.cpl === 3) cpu.userInstructions++;
-      cpu.formCounts[i.form.id]!++;
-      cpu.cycles += cpu.formCycles[i.form.id]!;
-    }
+    if (n > 0) retireIteration(cpu, i.form.id, 1, cpu.cpl === 3);
     if (cpu.regs[1] === 0 || more === false) return;
   }
   cpu.eip = cpu.insnStart;
@@ -910,11 +903,85 @@ H['movs'] = (cpu, i) => {
 };
 H['stos'] = (cpu, i) => {
   const size = stringSize(i);
+  if (size === 32 && i.prefixes.rep && !(cpu.systemFlags & FLAG_DF)) {
+    repStosdForward(cpu, i);
+    return;
+  }
   stringOp(cpu, i, () => {
     cpu.writeSized((cpu.segBase[SEG_ES]! + cpu.regs[7]!) >>> 0, size, cpu.getReg(0, size));
     cpu.regs[7] = (cpu.regs[7]! + delta(cpu, size)) >>> 0;
   });
 };
+/**
+ * `rep stosd` upwards, as stringOp runs it iteration by iteration, with the iterations that
+ * follow a store on the same page done at once: each of them would translate through the TLB
+ * entry the first store left valid and dirty (a hit that only counts a lookup) and store to
+ * plain RAM, so the memory, the registers and every counter end exactly as the iterations one
+ * by one leave them. A page holding decoded code, memory beyond RAM or a store that crosses a
+ * page goes one iteration at a time.
+ */
+function repStosdForward(cpu: Cpu, i: D): void {
+  const id = i.form.id;
+  const value = cpu.regs[0]!;
+  const mem = cpu.memory;
+  const counted = (cpu.cr0 & CR0_PG) !== 0 || cpu.nested !== undefined;
+  const user = cpu.cpl === 3;
+  for (let n = 0; n < REP_CHUNK;) {
+    if (cpu.regs[1] === 0) return;
+    const linear = (cpu.segBase[SEG_ES]! + cpu.regs[7]!) >>> 0;
+    cpu.write32(linear, value);
+    cpu.regs[1] = (cpu.regs[1]! - 1) >>> 0;
+    cpu.regs[7] = (cpu.regs[7]! + 4) >>> 0;
+    if (n > 0) retireIteration(cpu, id, 1, user);
+    n++;
+    if (cpu.regs[1] === 0) return;
+    // the rest of this page, within the chunk and the count
+    const offset = linear & 0xfff;
+    if ((offset & 3) !== 0 || offset > 0xffc) continue;
+    const next = (cpu.segBase[SEG_ES]! + cpu.regs[7]!) >>> 0;
+    if (next >>> 12 !== linear >>> 12) continue;
+    const phys = cpu.peekTlbWrite(linear, user);
+    if (phys === undefined) continue;
+    const page = phys >>> 12;
+    if (phys + 4096 - offset > mem.size || mem.codePages[page]) continue;
+    const k = Math.min((0x1000 - offset - 4) >>> 2, cpu.regs[1]!, REP_CHUNK - n);
+    if (k <= 0) continue;
+    const at = phys + 4;
+    if (value === 0) mem.bytes.fill(0, at, at + 4 * k);
+    else fillWords(mem.bytes, at, value, k);
+    if (counted) cpu.tlbLookups += k;
+    cpu.regs[1] = (cpu.regs[1]! - k) >>> 0;
+    cpu.regs[7] = (cpu.regs[7]! + 4 * k) >>> 0;
+    retireIteration(cpu, id, k, user);
+    n += k;
+    if (cpu.regs[1] === 0) return;
+  }
+  cpu.eip = cpu.insnStart;
+}
+
+/** Store `count` little-endian copies of `value` from `at` (within one page of RAM). */
+function fillWords(bytes: Uint8Array, at: number, value: number, count: number): void {
+  const b0 = value & 0xff;
+  const b1 = (value >>> 8) & 0xff;
+  const b2 = (value >>> 16) & 0xff;
+  const b3 = value >>> 24;
+  for (let j = 0, p = at; j < count; j++, p += 4) {
+    bytes[p] = b0;
+    bytes[p + 1] = b1;
+    bytes[p + 2] = b2;
+    bytes[p + 3] = b3;
+  }
+}
+
+/** `count` iterations of a rep instruction after its first: each counts and is charged as an
+ *  instruction executed (the interpreter counts the first). */
+function retireIteration(cpu: Cpu, id: number, count: number, user: boolean): void {
+  cpu.instructions += count;
+  if (user) cpu.userInstructions += count;
+  cpu.formCounts[id]! += count;
+  cpu.cycles += cpu.formCycles[id]! * count;
+}
+
 H['lods'] = (cpu, i) => {
   const size = stringSize(i);
   stringOp(cpu, i, () => {

@@ -226,3 +226,44 @@ describe('single-step', () => {
     expect(cpu.regs[3]).not.toBe(8); // …and the trap came before the next one
   });
 });
+
+describe('rep stosd (its iterations on one page are stored at once)', () => {
+  it.each([
+    ['aligned, 16 bytes before a page boundary', 0x20ff0],
+    ['misaligned, 2 bytes before a page boundary', 0x20ffe],
+  ])('%s: stores every dword across pages and chunks, counts every iteration', (_, start) => {
+    const count = 3000; // three chunks of the interpreter's rep loop
+    const cpu = exec(`mov edi, ${start}\nmov ecx, ${count}\nmov eax, 0x11223344\ncld\nrep stosd`);
+    expect(cpu.regs[1]).toBe(0);
+    expect(cpu.regs[7]).toBe(start + 4 * count);
+    for (let k = 0; k < count; k++) expect(cpu.memory.read32(start + 4 * k)).toBe(0x11223344);
+    expect(cpu.memory.read8(start - 1)).toBe(0);
+    expect(cpu.memory.read8(start + 4 * count)).toBe(0);
+    // mov, mov, mov, cld, 3,000 iterations, hlt
+    expect(cpu.instructions).toBe(4 + count + 1);
+  });
+
+  it('with paging: a page boundary is a new translation (the next page maps elsewhere)', () => {
+    const run = bareCpu('mov edi, 0x20ff0\nmov ecx, 8\nmov eax, 0x55aa55aa\ncld\nrep stosd');
+    const { cpu, memory } = run;
+    // identity for the first MiB, but linear page 0x21 → physical page 0x50
+    memory.write32(0x9000, 0xa000 | 3);
+    for (let p = 0; p < 256; p++)
+      memory.write32(0xa000 + p * 4, ((p === 0x21 ? 0x50 : p) << 12) | 3);
+    cpu.cr3 = 0x9000;
+    cpu.cr0 = (cpu.cr0 | 0x80000000) >>> 0;
+    runToHalt(run);
+    for (let k = 0; k < 4; k++) expect(memory.read32(0x20ff0 + 4 * k)).toBe(0x55aa55aa);
+    for (let k = 0; k < 4; k++) expect(memory.read32(0x50000 + 4 * k)).toBe(0x55aa55aa);
+    expect(memory.read32(0x21000)).toBe(0);
+    expect(memory.read32(0x50010)).toBe(0);
+  });
+
+  it('over code that follows it: the stored bytes are what runs next', () => {
+    const cpu = exec(
+      'mov edi, target\nmov ecx, 4\nmov eax, 0x90909090\ncld\nrep stosd\n' +
+        'target:\nmov ebx, 1\nmov ebx, 2\nmov ebx, 3\nnop',
+    );
+    expect(cpu.regs[3]).toBe(0);
+  });
+});
