@@ -429,43 +429,67 @@ export class Cpu implements ByteSource {
     return ((this.cr4 & ~m) | (this.cr4ReadShadow & m)) >>> 0;
   }
 
+  /**
+   * A TLB miss: the 2-level walk (SDM 4.3). Under nested paging (SDM 28.3.2, AMD's
+   * "two-dimensional page walk") each guest page-table reference is itself a guest-physical
+   * address translated through the nested table, and so is the final one: n·m + n + m
+   * references, 8 for 2-level on 2-level (the guest's n = 2 are the walk's, the rest are
+   * nested); with the guest's paging off only the final translation is walked (m = 2). The
+   * TLB caches linear → host-physical.
+   */
   private walk(linear: number, write: boolean, user: boolean): number {
-    if (this.nested !== undefined) return this.walkTwoDimensional(linear, write, user);
     this.tlbMisses++;
+    const nested = this.nested !== undefined;
+    if (nested) {
+      this.nestedWalks++;
+      if ((this.cr0 & CR0_PG) === 0) {
+        const host = this.nestedTranslate(linear >>> 0, write);
+        this.fillTlb(linear, host >>> PAGE_SHIFT, true, this.nestedWritable, true);
+        return host;
+      }
+    }
     this.pageWalks++;
     this.cycles += this.walkCycles;
     const mem = this.memory;
-    const pdeAddr = ((this.cr3 & 0xfffff000) + ((linear >>> 22) << 2)) >>> 0;
+    const pdeGuest = ((this.cr3 & 0xfffff000) + ((linear >>> 22) << 2)) >>> 0;
+    const pdeAddr = nested ? this.nestedTranslate(pdeGuest, false) : pdeGuest;
+    // A/D bits of tables the nested table maps read-only (beyond the guest's RAM) are lost,
+    // as writes there are natively
+    const pdeWritable = !nested || this.nestedWritable;
     const pde = mem.read32(pdeAddr);
     if (!(pde & 1)) throw this.pageFault(linear, false, write, user);
     let physPage: number;
     let allowUser: boolean;
     let allowWrite: boolean;
-    let entryAddr: number;
-    let entry: number;
+    let entryAddr = pdeAddr;
+    let entryWritable = pdeWritable;
+    let entry = pde;
     if (pde & 0x80 && this.cr4 & CR4_PSE) {
       physPage = ((pde & 0xffc00000) >>> PAGE_SHIFT) | ((linear >>> PAGE_SHIFT) & 0x3ff);
       allowUser = (pde & 4) !== 0;
       allowWrite = (pde & 2) !== 0;
-      entryAddr = pdeAddr;
-      entry = pde;
     } else {
-      const pteAddr = ((pde & 0xfffff000) + (((linear >>> 12) & 0x3ff) << 2)) >>> 0;
-      const pte = mem.read32(pteAddr);
+      const pteGuest = ((pde & 0xfffff000) + (((linear >>> 12) & 0x3ff) << 2)) >>> 0;
+      entryAddr = nested ? this.nestedTranslate(pteGuest, false) : pteGuest;
+      entryWritable = !nested || this.nestedWritable;
+      const pte = mem.read32(entryAddr);
       if (!(pte & 1)) throw this.pageFault(linear, false, write, user);
       physPage = pte >>> PAGE_SHIFT;
       allowUser = (pde & 4) !== 0 && (pte & 4) !== 0;
       allowWrite = (pde & 2) !== 0 && (pte & 2) !== 0;
-      entryAddr = pteAddr;
       entry = pte;
-      if (!(pde & 0x20)) mem.write32(pdeAddr, pde | 0x20);
+      if (!(pde & 0x20) && pdeWritable) mem.write32(pdeAddr, pde | 0x20);
     }
     if (user && !allowUser) throw this.pageFault(linear, true, write, user);
     if (write && !allowWrite && (user || this.cr0 & CR0_WP))
       throw this.pageFault(linear, true, write, user);
+    if (nested) {
+      physPage = this.nestedTranslate((physPage << PAGE_SHIFT) >>> 0, write) >>> PAGE_SHIFT;
+      allowWrite &&= this.nestedWritable;
+    }
     // Accessed on every walk; dirty on the first write through this translation (SDM 4.8).
     const updated = entry | 0x20 | (write ? 0x40 : 0);
-    if (updated !== entry) mem.write32(entryAddr, updated);
+    if (updated !== entry && entryWritable) mem.write32(entryAddr, updated);
     this.fillTlb(linear, physPage, allowUser, allowWrite, (updated & 0x40) !== 0);
     return ((physPage << PAGE_SHIFT) | (linear & 0xfff)) >>> 0;
   }
@@ -511,72 +535,6 @@ export class Cpu implements ByteSource {
       throw new EptViolation(guestPhysical >>> 0, write);
     this.nestedWritable = (pde & pte & 2) !== 0;
     return ((pte & 0xfffff000) | (guestPhysical & 0xfff)) >>> 0;
-  }
-
-  /**
-   * A TLB miss under nested paging (SDM 28.3.2, AMD's "two-dimensional page walk"): each
-   * guest page-table reference is itself a guest-physical address translated through the
-   * nested table, and so is the final one: n·m + n + m references, 8 for 2-level on 2-level
-   * (the guest's n = 2 are the walk's, the rest are nested). With the guest's paging off
-   * only the final translation is walked (m = 2). The TLB caches linear → host-physical.
-   */
-  private walkTwoDimensional(linear: number, write: boolean, user: boolean): number {
-    this.tlbMisses++;
-    this.nestedWalks++;
-    if ((this.cr0 & CR0_PG) === 0) {
-      const host = this.nestedTranslate(linear >>> 0, write);
-      this.fillTlb(linear, host >>> PAGE_SHIFT, true, this.nestedWritable, true);
-      return host;
-    }
-    this.pageWalks++;
-    this.cycles += this.walkCycles;
-    const mem = this.memory;
-    const pdeAddr = this.nestedTranslate(
-      ((this.cr3 & 0xfffff000) + ((linear >>> 22) << 2)) >>> 0,
-      false,
-    );
-    const pdeWritable = this.nestedWritable;
-    const pde = mem.read32(pdeAddr);
-    if (!(pde & 1)) throw this.pageFault(linear, false, write, user);
-    let guestPage: number;
-    let allowUser: boolean;
-    let allowWrite: boolean;
-    let entryAddr = pdeAddr;
-    let entryWritable = pdeWritable;
-    let entry = pde;
-    if (pde & 0x80 && this.cr4 & CR4_PSE) {
-      guestPage = ((pde & 0xffc00000) >>> PAGE_SHIFT) | ((linear >>> PAGE_SHIFT) & 0x3ff);
-      allowUser = (pde & 4) !== 0;
-      allowWrite = (pde & 2) !== 0;
-    } else {
-      entryAddr = this.nestedTranslate(
-        ((pde & 0xfffff000) + (((linear >>> 12) & 0x3ff) << 2)) >>> 0,
-        false,
-      );
-      entryWritable = this.nestedWritable;
-      const pte = mem.read32(entryAddr);
-      if (!(pte & 1)) throw this.pageFault(linear, false, write, user);
-      guestPage = pte >>> PAGE_SHIFT;
-      allowUser = (pde & 4) !== 0 && (pte & 4) !== 0;
-      allowWrite = (pde & 2) !== 0 && (pte & 2) !== 0;
-      entry = pte;
-      // A/D bits of tables beyond the guest's RAM are lost, as writes there are natively
-      if (!(pde & 0x20) && pdeWritable) mem.write32(pdeAddr, pde | 0x20);
-    }
-    if (user && !allowUser) throw this.pageFault(linear, true, write, user);
-    if (write && !allowWrite && (user || this.cr0 & CR0_WP))
-      throw this.pageFault(linear, true, write, user);
-    const host = this.nestedTranslate((guestPage << PAGE_SHIFT) >>> 0, write);
-    const updated = entry | 0x20 | (write ? 0x40 : 0);
-    if (updated !== entry && entryWritable) mem.write32(entryAddr, updated);
-    this.fillTlb(
-      linear,
-      host >>> PAGE_SHIFT,
-      allowUser,
-      allowWrite && this.nestedWritable,
-      (updated & 0x40) !== 0,
-    );
-    return ((host & 0xfffff000) | (linear & 0xfff)) >>> 0;
   }
 
   // ---- memory access by linear address (data: user check follows CPL) ------------------------
@@ -938,6 +896,14 @@ export class Cpu implements ByteSource {
     this.halted = false;
     this.directDeliveries++;
     return true;
+  }
+
+  /** Count the instruction at `insnStart` as one that raised an exception or int n (it is
+   *  counted, and charged its issue slot; the delivery is charged on its own). */
+  retireFaulting(): void {
+    this.instructions++;
+    this.faultingInstructions++;
+    this.cycles += this.faultingCycles;
   }
 
   /** events delivered through a hypervisor's direct gates */

@@ -123,9 +123,7 @@ export class Interpreter {
           }
           continue;
         }
-        cpu.instructions++;
-        cpu.faultingInstructions++;
-        cpu.cycles += cpu.faultingCycles;
+        cpu.retireFaulting();
         if (e instanceof CpuException) {
           cpu.eip = cpu.insnStart; // a fault restarts its instruction
           this.deliver(e.vector, e.errorCode, 'exception');

@@ -99,9 +99,7 @@ export class RunMeter {
     this.icache = new SetAssociativeCache(sizeBytes, ways, lineBytes);
     this.formKinds = FORMS.map(instructionKind);
     const cpu = machine.cpu;
-    FORMS.forEach((f) => (cpu.formCycles[f.id] = this.unit(this.formKinds[f.id]!)));
-    cpu.faultingCycles = this.unit('insn.faulting');
-    cpu.walkCycles = this.unit('mmu.walk');
+    this.priceCpu();
     cpu.nestedReferenceCycles = this.unit('mmu.nestedReference');
     cpu.icache = this.icache;
     cpu.icacheMissCycles = this.unit('cache.icacheMiss');
@@ -115,13 +113,23 @@ export class RunMeter {
    * delivery. Call before the run starts.
    */
   interpretEveryInstruction(): void {
-    if (this.interpreted) return;
     this.interpreted = true;
+    this.priceCpu();
+  }
+
+  /** What a TLB miss is charged as: a hardware walk, or the interpreter's software one. */
+  private get walkKind(): string {
+    return this.interpreted ? 'interp.walk' : 'mmu.walk';
+  }
+
+  /** The CPU's own prices: each instruction form's (with the interpreter's dispatch when the
+   *  run is interpreted), a faulting instruction's, a page walk's. */
+  private priceCpu(): void {
     const cpu = this.machine.cpu;
-    const dispatch = this.unit('interp.dispatch');
+    const dispatch = this.interpreted ? this.unit('interp.dispatch') : 0;
     FORMS.forEach((f) => (cpu.formCycles[f.id] = this.unit(this.formKinds[f.id]!) + dispatch));
     cpu.faultingCycles = this.unit('insn.faulting') + dispatch;
-    cpu.walkCycles = this.unit('interp.walk');
+    cpu.walkCycles = this.unit(this.walkKind);
   }
 
   /** Charge `count` events of `kind` now: counted, and the modeled clock moves on. */
@@ -305,7 +313,7 @@ export class RunMeter {
       for (const n of cpu.formCounts) retired += n;
       add('interp.dispatch', retired);
     }
-    add(this.interpreted ? 'interp.walk' : 'mmu.walk', cpu.pageWalks);
+    add(this.walkKind, cpu.pageWalks);
     add('mmu.nestedReference', cpu.nestedReferences);
     // I-cache misses: the CPU's fetches plus handler fetches (already in the ledger)
     const handlerMisses = this.ledger.get('cache.icacheMiss') ?? 0;

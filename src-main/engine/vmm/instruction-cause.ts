@@ -5,6 +5,7 @@
 import { type DecodedInstruction } from '../isa/decoder';
 import { SREGS } from '../isa/types';
 import { type Cpu } from '../machine/cpu';
+import { ioAccess } from '../machine/exec';
 
 /** The trap's cause as the results show it: the mnemonic, with the port or register. */
 export function trapCause(cpu: Cpu, insn: DecodedInstruction): string {
@@ -24,11 +25,8 @@ export function trapCause(cpu: Cpu, insn: DecodedInstruction): string {
     case 'in':
     case 'out':
     case 'ins':
-    case 'outs': {
-      const imm = insn.form.operands.some((o) => o.kind === 'imm');
-      const port = imm ? insn.imm & 0xff : cpu.regs[2]! & 0xffff;
-      return `${op} port 0x${port.toString(16)}`;
-    }
+    case 'outs':
+      return `${op} port 0x${ioAccess(cpu, insn).port.toString(16)}`;
     default:
       return PLAIN_MNEMONIC[insn.form.mnemonic] ?? insn.form.mnemonic;
   }

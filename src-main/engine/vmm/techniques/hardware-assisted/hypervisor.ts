@@ -124,7 +124,7 @@ abstract class VmxHypervisor implements DeliveryHook, VmxHost {
       if (IO.has(op)) {
         const { port, bytes } = ioAccess(cpu, insn);
         const dir = op === 'in' || op === 'ins' ? 'in' : 'out';
-        detail = `port 0x${port.toString(16)}, ${bytes} byte${bytes > 1 ? 's' : ''}, ${dir}${op.length > 3 || op === 'ins' ? ', string' : ''}${insn.prefixes.rep ? ', rep' : ''}`;
+        detail = `port 0x${port.toString(16)}, ${bytes} byte${bytes > 1 ? 's' : ''}, ${dir}${op === 'ins' || op === 'outs' ? ', string' : ''}${insn.prefixes.rep ? ', rep' : ''}`;
       } else if (op === 'cpuid') detail = `leaf 0x${cpu.regs[0]!.toString(16)}`;
       else if (op === 'rdmsr' || op === 'wrmsr') detail = `MSR 0x${cpu.regs[1]!.toString(16)}`;
       this.exit(IO.has(op) ? `io ${trapCause(cpu, insn)}` : op, 'emulate', [], 1, detail);
@@ -144,25 +144,14 @@ abstract class VmxHypervisor implements DeliveryHook, VmxHost {
     );
   }
 
-  /** Run the exiting instruction at `cpu.insnStart` in root mode, once (it is counted once). */
-  protected emulate(): void {
-    const cpu = this.cpu;
-    cpu.eip = cpu.insnStart;
-    // the exit retired nothing; the execution counts the instruction (executeForGuest takes
-    // one off again, as for a trapped attempt)
-    cpu.instructions++;
-    this.executeForGuest();
-  }
-
-  protected abstract executeForGuest(): void;
+  /** Run the exiting instruction at `cpu.insnStart` in root mode, once (it is counted once);
+   *  a fault it raises is the guest's. */
+  protected abstract emulate(): void;
 
   /** an instruction that faults: counted as a faulting instruction, as the bare CPU counts it */
   protected retireFaulting(): void {
-    const cpu = this.cpu;
-    cpu.instructions++;
-    cpu.faultingInstructions++;
-    cpu.cycles += cpu.faultingCycles;
-    cpu.eip = cpu.insnStart;
+    this.cpu.retireFaulting();
+    this.cpu.eip = this.cpu.insnStart;
   }
 
   // ---- events -------------------------------------------------------------------------------
@@ -329,7 +318,12 @@ export class ShadowPagingVmx extends VmxHypervisor {
     this.loadGuestControl();
   }
 
-  protected executeForGuest(): void {
+  protected emulate(): void {
+    const cpu = this.cpu;
+    cpu.eip = cpu.insnStart;
+    // executeForGuest takes one instruction off for the trapped attempt it expects: an exit
+    // counted none
+    cpu.instructions++;
     executeForGuest(this, false);
   }
 
@@ -441,23 +435,25 @@ export class NestedPagingVmx extends VmxHypervisor {
     throw new Error(`${this.technique}: '${insn.form.mnemonic}' does not exit with nested paging`);
   }
 
-  protected executeForGuest(): void {
+  protected emulate(): void {
+    const violation = this.executeOnce();
+    if (violation) this.eptViolation(violation, false);
+  }
+
+  /** Run the instruction at `cpu.insnStart` once; a guest fault it raises is injected, an EPT
+   *  violation (the instruction not retired) is returned. */
+  private executeOnce(): EptViolation | undefined {
     const cpu = this.cpu;
+    cpu.eip = cpu.insnStart;
     try {
       this.executor.executeOne();
     } catch (e) {
-      if (e instanceof EptViolation) {
-        cpu.instructions--;
-        this.eptViolation(e, false);
-        return;
-      }
+      if (e instanceof EptViolation) return e;
       if (!(e instanceof CpuException)) throw e;
-      cpu.instructions--;
       this.retireFaulting();
       this.inject(e.vector, e.errorCode, 'exception');
-      return;
     }
-    cpu.instructions--;
+    return undefined;
   }
 
   /**
@@ -480,31 +476,22 @@ export class NestedPagingVmx extends VmxHypervisor {
       `guest-physical 0x${violation.guestPhysical.toString(16)} (unassigned), write`,
     );
     const undo: (() => void)[] = [];
-    let page = violation.guestPhysical;
     try {
-      for (let attempt = 0; attempt < 4; attempt++) {
-        undo.push(this.nested.discardWritesTo(page));
-        cpu.flushTlb();
-        cpu.eip = cpu.insnStart;
-        try {
-          this.executor.executeOne();
-          return;
-        } catch (e) {
-          if (e instanceof EptViolation && e.write && this.nested.isUnassigned(e.guestPhysical)) {
-            page = e.guestPhysical;
-            cpu.instructions--;
-            continue;
-          }
-          if (e instanceof EptViolation) throw new GuestNotVirtualizable(e.toString());
-          if (!(e instanceof CpuException)) throw e;
-          this.retireFaulting();
-          this.inject(e.vector, e.errorCode, 'exception');
+      let pending: EptViolation | undefined = violation;
+      for (let attempt = 0; pending; attempt++) {
+        if (!pending.write || !this.nested.isUnassigned(pending.guestPhysical)) {
+          super.eptViolation(pending, false); // refuses the guest
           return;
         }
+        if (attempt === 4) {
+          throw new GuestNotVirtualizable(
+            `${this.technique}: the instruction at EIP=0x${cpu.insnStart.toString(16)} writes more unassigned pages than it can`,
+          );
+        }
+        undo.push(this.nested.discardWritesTo(pending.guestPhysical));
+        cpu.flushTlb();
+        pending = this.executeOnce();
       }
-      throw new GuestNotVirtualizable(
-        `${this.technique}: the instruction at EIP=0x${cpu.insnStart.toString(16)} writes more unassigned pages than it can`,
-      );
     } finally {
       for (const u of undo.reverse()) u();
       cpu.flushTlb();
