@@ -323,101 +323,91 @@ function overTimeChart(
 }
 
 /**
- * Hypercalls by their ABI name: one bar group per name, one bar per para-virtual run (the
- * other runs make none, so they have no bar), or null when no run has para-API metrics.
+ * One bar group per key of a per-run record, one bar per run that has the record (the other
+ * runs have none, so they have no bar), or null when no run has it.
  */
-function hypercallsChart(file: ResultsFile): ChartDefinition | null {
+function recordBarsChart(
+  file: ResultsFile,
+  chart: {
+    id: string;
+    title: string;
+    description: string;
+    /** the run's record, or undefined when the run has none */
+    record: (run: RunResult) => Record<string, number> | undefined;
+    xTitle: string;
+    yTitle: string;
+  },
+): ChartDefinition | null {
   const labels = runLabels(file.runs);
   const colors = runColors(file.runs);
-  const indexes = file.runs.flatMap((run, i) => (run.paravirt ? [i] : []));
+  const records = file.runs.map(chart.record);
+  const indexes = records.flatMap((record, i) => (record ? [i] : []));
   if (indexes.length === 0) return null;
-  const pick = (i: number): Record<string, number> => file.runs[i]!.paravirt?.hypercalls ?? {};
-  const names = [...new Set(indexes.flatMap((i) => Object.keys(pick(i))))].sort();
-  const title = 'Hypercalls by name';
-  const runs = indexes.map((i) => file.runs[i]!);
+  const keys = [...new Set(indexes.flatMap((i) => Object.keys(records[i]!)))].sort();
   return {
-    id: 'hypercalls-by-name',
-    title,
+    id: chart.id,
+    title: chart.title,
     description:
-      'The para-virtual guest’s calls into the hypervisor, by their name in the para-API ' +
-      '(docs/paravirt-abi.md), refused ones included: what it does instead of the sensitive ' +
-      'instructions that trap under trap-and-emulate. One mmu_update carries a whole batch of ' +
-      'page-table entries unless the experiment turned batching off.' +
+      chart.description +
       partialNote(
-        runs,
+        indexes.map((i) => file.runs[i]!),
         indexes.map((i) => labels[i]!),
       ),
     config: {
       type: 'bar',
       data: {
-        labels: names,
+        labels: keys,
         datasets: indexes.map((i) => ({
           label: labels[i]!,
-          data: names.map((name) => pick(i)[name] ?? 0),
+          data: keys.map((key) => records[i]![key] ?? 0),
           backgroundColor: colors[i]!,
           borderColor: colors[i]!,
         })),
       },
       options: {
-        plugins: titlePlugin(title),
+        plugins: titlePlugin(chart.title),
         scales: {
-          x: { title: axisTitle('hypercall') },
-          y: { beginAtZero: true, title: axisTitle('hypercalls') },
+          x: { title: axisTitle(chart.xTitle) },
+          y: { beginAtZero: true, title: axisTitle(chart.yTitle) },
         },
       },
     },
   };
 }
 
-/**
- * Callouts of the binary translator's code into the hypervisor, by kind: one bar group per
- * kind, one bar per run with translator metrics (the other runs translate nothing, so they
- * have no bar), or null when no run has them.
- */
+/** Hypercalls by their ABI name, for the para-virtual runs. */
+function hypercallsChart(file: ResultsFile): ChartDefinition | null {
+  return recordBarsChart(file, {
+    id: 'hypercalls-by-name',
+    title: 'Hypercalls by name',
+    description:
+      'The para-virtual guest’s calls into the hypervisor, by their name in the para-API ' +
+      '(docs/paravirt-abi.md), refused ones included: what it does instead of the sensitive ' +
+      'instructions that trap under trap-and-emulate. One mmu_update carries a whole batch of ' +
+      'page-table entries unless the experiment turned batching off.',
+    record: (run) => (run.paravirt ? (run.paravirt.hypercalls ?? {}) : undefined),
+    xTitle: 'hypercall',
+    yTitle: 'hypercalls',
+  });
+}
+
+/** Callouts of the binary translator's code into the hypervisor, by kind, for the runs with
+ *  translator metrics. */
 function calloutsChart(file: ResultsFile): ChartDefinition | null {
-  const labels = runLabels(file.runs);
-  const colors = runColors(file.runs);
-  const indexes = file.runs.flatMap((run, i) => (run.binaryTranslation ? [i] : []));
-  if (indexes.length === 0) return null;
-  const pick = (i: number): Record<string, number> =>
-    file.runs[i]!.binaryTranslation?.callouts ?? {};
-  const kinds = [...new Set(indexes.flatMap((i) => Object.keys(pick(i))))].sort();
-  const title = 'Callouts by kind';
-  const runs = indexes.map((i) => file.runs[i]!);
-  return {
+  return recordBarsChart(file, {
     id: 'callouts-by-kind',
-    title,
+    title: 'Callouts by kind',
     description:
       'Calls from the translated guest kernel code into the hypervisor, by kind: translate ' +
       '(a jump to code not translated yet), lookup (an indirect target — a return, an ' +
       'indirect jump or call — looked up in the translation cache), emulate (a sensitive ' +
       'instruction too complex for an inline sequence), pending-interrupt (a virtual interrupt ' +
       'to deliver). A callout costs less than a trap, since no fault is taken; chained jumps ' +
-      'and inline sequences such as cli make none, and guest user code runs untranslated.' +
-      partialNote(
-        runs,
-        indexes.map((i) => labels[i]!),
-      ),
-    config: {
-      type: 'bar',
-      data: {
-        labels: kinds,
-        datasets: indexes.map((i) => ({
-          label: labels[i]!,
-          data: kinds.map((kind) => pick(i)[kind] ?? 0),
-          backgroundColor: colors[i]!,
-          borderColor: colors[i]!,
-        })),
-      },
-      options: {
-        plugins: titlePlugin(title),
-        scales: {
-          x: { title: axisTitle('callout') },
-          y: { beginAtZero: true, title: axisTitle('callouts') },
-        },
-      },
-    },
-  };
+      'and inline sequences such as cli make none, and guest user code runs untranslated.',
+    record: (run) => (run.binaryTranslation ? (run.binaryTranslation.callouts ?? {}) : undefined),
+    xTitle: 'callout',
+    yTitle: 'callouts',
+  });
 }
 
 function equivalenceChart(file: ResultsFile): ChartDefinition {
@@ -489,58 +479,28 @@ export function exitReason(cause: string): string | null {
   return c.split(' ')[0]!;
 }
 
-/**
- * VM exits by reason: one bar group per reason, one bar per run that exits (the
- * hardware-assisted techniques), or null when no run does.
- */
+/** VM exits by reason, for the runs that exit (the hardware-assisted techniques). */
 function exitsChart(file: ResultsFile): ChartDefinition | null {
-  const labels = runLabels(file.runs);
-  const colors = runColors(file.runs);
-  const byReason = (run: RunResult): Record<string, number> => {
-    const out: Record<string, number> = {};
-    for (const [cause, n] of Object.entries(run.traps.byCause)) {
-      const reason = exitReason(cause);
-      if (reason) out[reason] = (out[reason] ?? 0) + n;
-    }
-    return out;
-  };
-  const indexes = file.runs.flatMap((run, i) => (Object.keys(byReason(run)).length > 0 ? [i] : []));
-  if (indexes.length === 0) return null;
-  const reasons = [...new Set(indexes.flatMap((i) => Object.keys(byReason(file.runs[i]!))))].sort();
-  const title = 'VM exits by reason';
-  return {
+  return recordBarsChart(file, {
     id: 'exits-by-reason',
-    title,
+    title: 'VM exits by reason',
     description:
       'Exits from the guest in VMX non-root operation to the hypervisor, by the reason the ' +
       'control structure selected: I/O, hlt, cpuid, external interrupts, and with shadow paging ' +
       'CR3 loads and stores, invlpg, CR0/CR4 writes and page faults (with nested paging the ' +
       'guest keeps those). Each exit costs a VM exit and entry and the VMCS reads and writes ' +
-      'of its handler; system calls and cli/sti never exit.' +
-      partialNote(
-        indexes.map((i) => file.runs[i]!),
-        indexes.map((i) => labels[i]!),
-      ),
-    config: {
-      type: 'bar',
-      data: {
-        labels: reasons,
-        datasets: indexes.map((i) => ({
-          label: labels[i]!,
-          data: reasons.map((r) => byReason(file.runs[i]!)[r] ?? 0),
-          backgroundColor: colors[i]!,
-          borderColor: colors[i]!,
-        })),
-      },
-      options: {
-        plugins: titlePlugin(title),
-        scales: {
-          x: { title: axisTitle('exit reason') },
-          y: { beginAtZero: true, title: axisTitle('exits') },
-        },
-      },
+      'of its handler; system calls and cli/sti never exit.',
+    record: (run) => {
+      const byReason: Record<string, number> = {};
+      for (const [cause, n] of Object.entries(run.traps.byCause)) {
+        const reason = exitReason(cause);
+        if (reason) byReason[reason] = (byReason[reason] ?? 0) + n;
+      }
+      return Object.keys(byReason).length > 0 ? byReason : undefined;
     },
-  };
+    xTitle: 'exit reason',
+    yTitle: 'exits',
+  });
 }
 
 /** Every chart of an experiment, in display order. */
