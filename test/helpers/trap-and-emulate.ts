@@ -240,3 +240,19 @@ export function shadowProblems(
 export function allOnes(memory: Uint8Array, from: number, to: number): boolean {
   return memory.subarray(from, to).every((b) => b === 0xff);
 }
+
+/** hunt.asm builds the canary from the complements of these bytes; nothing else tells it. */
+export const CANARY = Buffer.from('hv-canary:7Q#x@Z', 'latin1');
+
+/** Fill [from, to) of host memory with the canary. */
+export function plantCanary(memory: Uint8Array, from: number, to: number): void {
+  for (let at = from; at < to; at += CANARY.length) memory.set(CANARY, at);
+}
+
+/** Whether [from, to) holds nothing but canaries. */
+export function canaryIntact(memory: Uint8Array, from: number, to: number): boolean {
+  for (let at = from; at < to; at += CANARY.length) {
+    if (!CANARY.equals(memory.subarray(at, at + CANARY.length))) return false;
+  }
+  return true;
+}

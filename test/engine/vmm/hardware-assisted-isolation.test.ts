@@ -16,22 +16,17 @@ import { RunMeter } from '../../../src-main/engine/metrics/meter';
 import { requireProfile } from '../../../src-main/engine/metrics/profiles';
 import { requireTechnique } from '../../../src-main/engine/vmm';
 import { HYPERVISOR_BYTES, shadowPool } from '../../../src-main/engine/vmm/hypervisor-memory';
-import { fixtureKernel } from '../../helpers/trap-and-emulate';
+import {
+  canaryIntact,
+  fixtureKernel,
+  hypervisorLayout,
+  plantCanary,
+} from '../../helpers/trap-and-emulate';
 
 const GUEST_BYTES = 4 * 1024 * 1024;
-const CANARY = Buffer.from('hv-canary:7Q#x@Z', 'latin1');
 const EXIT_OK = 0x10;
-const HANDLER_TEXT = GUEST_BYTES + HYPERVISOR_BYTES - 64 * 1024;
-
-function plant(memory: Uint8Array, from: number, to: number): void {
-  for (let at = from; at < to; at += CANARY.length) memory.set(CANARY, at);
-}
-function intact(memory: Uint8Array, from: number, to: number): boolean {
-  for (let at = from; at < to; at += CANARY.length) {
-    if (!CANARY.equals(memory.subarray(at, at + CANARY.length))) return false;
-  }
-  return true;
-}
+/** the region's first page and the handlers' modeled text: never read by either variant */
+const { idt: firstPage, handlerText } = hypervisorLayout(GUEST_BYTES);
 
 function hunt(technique: string) {
   const profile = requireProfile('p4-2006');
@@ -42,8 +37,8 @@ function hunt(technique: string) {
     frequencyHz: profile.frequencyHz,
   });
   const bytes = machine.memory.bytes;
-  plant(bytes, GUEST_BYTES, GUEST_BYTES + 4096);
-  plant(bytes, HANDLER_TEXT, GUEST_BYTES + HYPERVISOR_BYTES);
+  plantCanary(bytes, firstPage.from, firstPage.to);
+  plantCanary(bytes, handlerText.from, handlerText.to);
   const meter = new RunMeter(machine, profile, { eventLimit: 100, sliceInstructions: 100_000 });
   const session = requireTechnique(technique).boot({
     machine,
@@ -79,8 +74,8 @@ describe.each(['hardware-assisted', 'hardware-assisted-npt'])(
       expect(Number(summary![1])).toBe(0);
       expect(parseInt(summary![2]!, 16)).toBeGreaterThan(HYPERVISOR_BYTES / 4);
       expect(Number(summary![3])).toBe(0);
-      expect(intact(r.bytes, GUEST_BYTES, GUEST_BYTES + 4096)).toBe(true);
-      expect(intact(r.bytes, HANDLER_TEXT, GUEST_BYTES + HYPERVISOR_BYTES)).toBe(true);
+      expect(canaryIntact(r.bytes, firstPage.from, firstPage.to)).toBe(true);
+      expect(canaryIntact(r.bytes, handlerText.from, handlerText.to)).toBe(true);
       if (technique === 'hardware-assisted-npt') expect(r.tablesChanged).toBe(false);
     });
   },

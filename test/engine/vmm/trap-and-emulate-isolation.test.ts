@@ -28,16 +28,17 @@ import { runOurs } from '../../helpers/machine';
 import {
   allOnes,
   bootTrapAndEmulate,
+  CANARY,
+  canaryIntact,
   fixtureKernel,
   hypervisorLayout,
+  plantCanary,
   runWithCheckpoints,
   shadowProblems,
 } from '../../helpers/trap-and-emulate';
 
 /** The guest's RAM: small, so that reading all of it and 20 MiB more stays quick. */
 const GUEST_BYTES = 4 * 1024 * 1024;
-/** hunt.asm builds the canary from the complements of these bytes; nothing else tells it. */
-const CANARY = Buffer.from('hv-canary:7Q#x@Z', 'latin1');
 /** canaries per page (hunt.asm counts each 16-byte copy) */
 const PER_PAGE = 4096 / CANARY.length;
 const MAX_INSTRUCTIONS = 100_000_000;
@@ -47,18 +48,6 @@ const EXIT_OK = 0x10;
 const layout = hypervisorLayout(GUEST_BYTES);
 const HANDLER_PAGES = (layout.handlerText.to - layout.handlerText.from) / 4096;
 const image = fixtureKernel('hunt');
-
-function plant(memory: Uint8Array, from: number, to: number): void {
-  for (let at = from; at < to; at += CANARY.length) memory.set(CANARY, at);
-}
-
-/** Whether [from, to) holds nothing but canaries. */
-function canaryIntact(memory: Uint8Array, from: number, to: number): boolean {
-  for (let at = from; at < to; at += CANARY.length) {
-    if (!CANARY.equals(memory.subarray(at, at + CANARY.length))) return false;
-  }
-  return true;
-}
 
 const hex8 = (n: number): string => n.toString(16).toUpperCase().padStart(8, '0');
 
@@ -116,8 +105,8 @@ function huntUnderTrapAndEmulate(isa: IsaVariant): HuntUnderTrapAndEmulate {
     isa,
     memoryBytes: GUEST_BYTES,
     beforeBoot: (m) => {
-      plant(m.memory.bytes, layout.idt.from, layout.idt.to);
-      plant(m.memory.bytes, layout.handlerText.from, layout.handlerText.to);
+      plantCanary(m.memory.bytes, layout.idt.from, layout.idt.to);
+      plantCanary(m.memory.bytes, layout.handlerText.from, layout.handlerText.to);
     },
   });
   const bytes = machine.memory.bytes;
@@ -273,7 +262,7 @@ describe('the hunt can fail: natively, it finds a canary it can reach', () => {
     expect(RAM_CANARY + 4096).toBeLessThanOrEqual(GUEST_BYTES - 128 * 1024);
     const machine = createMachine({ memoryBytes: GUEST_BYTES, isa: 'classic' });
     machine.loadKernel(image, multibootCommandLine('k.bin'));
-    plant(machine.memory.bytes, RAM_CANARY, RAM_CANARY + 4096);
+    plantCanary(machine.memory.bytes, RAM_CANARY, RAM_CANARY + 4096);
     const end = machine.run({ maxInstructions: MAX_INSTRUCTIONS });
     expect(end).toEqual({ kind: 'exit', code: EXIT_OK });
     const r = readHunt(machine.serialOutput());
@@ -296,8 +285,8 @@ describe('the hunt can fail: natively, it finds a canary it can reach', () => {
     machine.loadKernel(image, multibootCommandLine('k.bin'));
     const bytes = machine.memory.bytes;
     bytes.fill(0xff, GUEST_BYTES);
-    plant(bytes, layout.idt.from, layout.idt.to);
-    plant(bytes, layout.handlerText.from, layout.handlerText.to);
+    plantCanary(bytes, layout.idt.from, layout.idt.to);
+    plantCanary(bytes, layout.handlerText.from, layout.handlerText.to);
     const end = machine.run({ maxInstructions: MAX_INSTRUCTIONS });
     expect(end).toEqual({ kind: 'exit', code: EXIT_OK });
     const r = readHunt(machine.serialOutput());
